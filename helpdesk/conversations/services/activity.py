@@ -1,0 +1,46 @@
+"""Activity lines: the timeline's record of who did what. Stored structured, rendered in the
+reader's language (see `templatetags`), with an English `text` for exports and logs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from helpdesk.conversations.events import broadcast_message
+from helpdesk.conversations.models import (
+    Conversation,
+    Message,
+    MessageDirection,
+    MessageKind,
+    SenderType,
+)
+
+
+def activity_record(
+    *,
+    conversation: Conversation,
+    event: str,
+    text: str,
+    by: AbstractBaseUser | None = None,
+    **details: Any,
+) -> Message:
+    message = Message.objects.create(
+        conversation=conversation,
+        channel_id=conversation.channel_id,
+        direction=MessageDirection.INTERNAL,
+        kind=MessageKind.ACTIVITY,
+        sender_type=SenderType.AGENT if by else SenderType.SYSTEM,
+        sender_user=by,
+        text=text,
+        content_attributes={"event": event, **details},
+    )
+    broadcast_message(message)
+    return message
+
+
+def display_name(user: AbstractBaseUser | None) -> str:
+    if user is None:
+        return "system"
+    profile = getattr(user, "agent_profile", None)
+    return profile.display_name if profile else user.get_username()

@@ -1,0 +1,97 @@
+"""/healthz: database, channel layer and job queue, as JSON. 200 when the web process can
+serve (database and channel layer answer), 503 otherwise. A stale worker heartbeat is reported
+as "degraded" without failing the probe, so a load balancer keeps serving web traffic."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from django_q.models import OrmQ
+
+from helpdesk.core.models import WorkerHeartbeat
+
+HEARTBEAT_STALE_AFTER = timedelta(minutes=3)
+
+
+def check_database() -> dict[str, Any]:
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return {
+        "status": "ok",
+        "vendor": connection.vendor,
+        "ms": round((time.perf_counter() - started) * 1000, 1),
+    }
+
+
+async def _layer_roundtrip() -> None:
+    layer = get_channel_layer()
+    channel = await layer.new_channel("healthz.")
+    payload = {"type": "health.ping", "nonce": uuid.uuid4().hex}
+    await layer.send(channel, payload)
+    received = await layer.receive(channel)
+    if received.get("nonce") != payload["nonce"]:
+        raise RuntimeError("channel layer returned another message")
+
+
+def check_channel_layer() -> dict[str, Any]:
+    layer = get_channel_layer()
+    backend = type(layer).__name__
+    started = time.perf_counter()
+    async_to_sync(_layer_roundtrip)()
+    return {
+        "status": "ok",
+        "backend": backend,
+        "ms": round((time.perf_counter() - started) * 1000, 1),
+    }
+
+
+def check_queue() -> dict[str, Any]:
+    queued = OrmQ.objects.count()
+    oldest = OrmQ.objects.order_by("lock", "id").values_list("lock", flat=True).first()
+    beat = WorkerHeartbeat.objects.filter(name=settings.Q_CLUSTER["name"]).first()
+    now = timezone.now()
+    status = "ok"
+    if beat is None or now - beat.beat_at > HEARTBEAT_STALE_AFTER:
+        status = "degraded"
+    return {
+        "status": status,
+        "broker": "orm",
+        "queued": queued,
+        "oldest_lock": oldest.isoformat() if oldest else None,
+        "worker_heartbeat": beat.beat_at.isoformat() if beat else None,
+    }
+
+
+def _run(check: Any) -> dict[str, Any]:
+    try:
+        return check()
+    except Exception as exc:  # a health check reports failures, it never raises
+        return {"status": "error", "error": f"{type(exc).__name__}: {exc}"[:300]}
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    checks = {
+        "database": _run(check_database),
+        "channel_layer": _run(check_channel_layer),
+        "queue": _run(check_queue),
+    }
+    failing = [name for name, result in checks.items() if result["status"] == "error"]
+    overall = "error" if failing else (
+        "degraded" if any(r["status"] == "degraded" for r in checks.values()) else "ok"
+    )
+    return JsonResponse({"status": overall, "checks": checks}, status=503 if failing else 200)

@@ -1,0 +1,83 @@
+"""Realtime events: recorded with the change, sent to websocket groups only after commit.
+
+Every event is a plain JSON dict with `type`, `v` (payload version) and `id` (the event-log
+cursor). Group names come from the helpers below, never from string literals elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+
+from helpdesk.core.models import RealtimeEvent
+
+logger = logging.getLogger(__name__)
+
+EVENT_VERSION = 1
+
+
+def conversation_group(conversation_id: int) -> str:
+    return f"conversation.{conversation_id}"
+
+
+def inbox_group(channel_id: int) -> str:
+    return f"inbox.{channel_id}"
+
+
+def agent_group(user_id: int) -> str:
+    return f"agent.{user_id}"
+
+
+def visitor_group(customer_id: int) -> str:
+    return f"visitor.{customer_id}"
+
+
+def customer_group(customer_id: int) -> str:
+    return f"customer.{customer_id}"
+
+
+def layer_relays_across_processes() -> bool:
+    """True when the channel layer itself reaches every process (Redis)."""
+    return bool(settings.REDIS_URL)
+
+
+def broadcast_on_commit(group: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Record `event` for `group` now; send it to the group once the transaction commits.
+
+    The event must be JSON-serializable (checked here, so a bad payload fails at its source).
+    Returns the event as it will be sent, including its `id`.
+    """
+    if "type" not in event:
+        raise ValueError("A realtime event needs a 'type'.")
+    payload = json.loads(json.dumps({"v": EVENT_VERSION, **event}))
+    row = RealtimeEvent.objects.create(group=group, type=payload["type"], payload=payload)
+    payload["id"] = row.id
+    if layer_relays_across_processes():
+        transaction.on_commit(lambda: send_now_rollback_unsafe(group, payload))
+    else:
+        # In-process listeners still get it at once; other processes get it from the relay.
+        transaction.on_commit(lambda: _mark_local(group, payload))
+    return payload
+
+
+def send_now_rollback_unsafe(group: str, payload: dict[str, Any]) -> None:
+    """Send immediately, ignoring transactions. Only for code that already runs after commit."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, {"type": "relay.event", "event": payload})
+    except Exception:  # a broken layer must never break the write that raised the event
+        logger.exception("realtime send failed for group=%s event_id=%s", group, payload.get("id"))
+
+
+def _mark_local(group: str, payload: dict[str, Any]) -> None:
+    from helpdesk.core import relay
+
+    relay.deliver_local(group, payload)
