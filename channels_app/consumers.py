@@ -1,0 +1,193 @@
+"""Websocket consumers. `ConsoleConsumer` serves the agent console at /ws/console/.
+
+Server -> client: every realtime event of the groups the agent may see (`inbox.<channel>` for
+each visible channel, `agent.<user>`), as the logged JSON dict (`type`, `v`, `id`, ids), plus
+ephemeral `presence` messages for the conversation the agent is looking at.
+
+Client -> server:
+  {"type": "catch_up", "after": <event id>}   replay logged events with a larger id (bounded),
+                                              then {"type": "catch_up.done", "last_id", "more"}
+  {"type": "presence", "conversation_id": n, "state": "viewing" | "typing" | "left"}
+  {"type": "availability", "state": "online" | "away"}
+  {"type": "ping"}                            -> {"type": "pong"}
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from helpdesk.console.selectors import visible_channel_ids
+from helpdesk.core import relay
+from helpdesk.core.models import RealtimeEvent
+from helpdesk.core.realtime import (
+    agent_group,
+    conversation_group,
+    inbox_group,
+    layer_relays_across_processes,
+)
+
+logger = logging.getLogger(__name__)
+
+CATCH_UP_LIMIT = 500
+PRESENCE_STATES = frozenset({"viewing", "typing", "left"})
+
+
+@database_sync_to_async
+def _agent_name(user: Any) -> str | None:
+    profile = getattr(user, "agent_profile", None)
+    if profile is None:
+        return None
+    return profile.display_name or user.get_username()
+
+
+@database_sync_to_async
+def _visible_groups(user: Any) -> list[str]:
+    return [inbox_group(pk) for pk in visible_channel_ids(user)]
+
+
+@database_sync_to_async
+def _events_after(groups: list[str], after: int) -> list[dict[str, Any]]:
+    rows = (
+        RealtimeEvent.objects.filter(group__in=groups, id__gt=after)
+        .order_by("id")
+        .values_list("id", "payload")[: CATCH_UP_LIMIT + 1]
+    )
+    return [{**payload, "id": event_id} for event_id, payload in rows]
+
+
+@database_sync_to_async
+def _latest_event_id() -> int:
+    return RealtimeEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+@database_sync_to_async
+def _conversation_channel(conversation_id: int) -> int | None:
+    from helpdesk.conversations.models import Conversation
+
+    return (
+        Conversation.objects.filter(pk=conversation_id).values_list("channel_id", flat=True).first()
+    )
+
+
+@database_sync_to_async
+def _set_availability(user: Any, state: str) -> str:
+    from helpdesk.console.services import agent_set_availability
+
+    return agent_set_availability(user=user, availability=state).availability
+
+
+class ConsoleConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        self.user = user
+        self.name = await _agent_name(user) if user is not None and user.is_authenticated else None
+        if self.name is None:
+            await self.close(code=4403)
+            return
+        if not layer_relays_across_processes():
+            relay.ensure_running()  # embedded mode: forward events other processes logged
+        self.groups_joined = [*await _visible_groups(user), agent_group(user.pk)]
+        self.visible_inboxes = {g for g in self.groups_joined if g.startswith("inbox.")}
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.watching: int | None = None
+        await self.accept()
+        await self.send_json({"type": "hello", "last_id": await _latest_event_id()})
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "watching", None) is not None:
+            await self._presence(self.watching, "left")
+            await self.channel_layer.group_discard(
+                conversation_group(self.watching), self.channel_name
+            )
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        kind = content.get("type")
+        if kind == "catch_up":
+            await self._catch_up(content.get("after"))
+        elif kind == "presence":
+            await self._handle_presence(content)
+        elif kind == "availability" and content.get("state") in {"online", "away"}:
+            state = await _set_availability(self.user, content["state"])
+            await self.send_json({"type": "availability", "state": state})
+        elif kind == "ping":
+            await self.send_json({"type": "pong"})
+
+    async def _catch_up(self, after: Any) -> None:
+        try:
+            after = max(0, int(after))
+        except (TypeError, ValueError):
+            await self.send_json({"type": "error", "error": "catch_up needs an integer 'after'"})
+            return
+        events = await _events_after(self.groups_joined, after)
+        more = len(events) > CATCH_UP_LIMIT
+        events = events[:CATCH_UP_LIMIT]
+        for event in events:
+            await self.send_json(event)
+        last = events[-1]["id"] if events else after
+        await self.send_json({"type": "catch_up.done", "last_id": last, "more": more})
+
+    async def _handle_presence(self, content: dict[str, Any]) -> None:
+        state = content.get("state")
+        try:
+            conversation_id = int(content.get("conversation_id"))
+        except (TypeError, ValueError):
+            return
+        if state not in PRESENCE_STATES:
+            return
+        if conversation_id != self.watching:
+            if self.watching is not None:
+                await self._presence(self.watching, "left")
+                await self.channel_layer.group_discard(
+                    conversation_group(self.watching), self.channel_name
+                )
+                self.watching = None
+            if state == "left":
+                return
+            channel_id = await _conversation_channel(conversation_id)
+            if channel_id is None or inbox_group(channel_id) not in self.visible_inboxes:
+                return  # not a conversation this agent may see
+            self.watching = conversation_id
+            await self.channel_layer.group_add(
+                conversation_group(conversation_id), self.channel_name
+            )
+        await self._presence(conversation_id, state)
+        if state == "left":
+            await self.channel_layer.group_discard(
+                conversation_group(conversation_id), self.channel_name
+            )
+            self.watching = None
+
+    async def _presence(self, conversation_id: int, state: str) -> None:
+        """Ephemeral: sent straight to the conversation group, never logged."""
+        await self.channel_layer.group_send(
+            conversation_group(conversation_id),
+            {
+                "type": "relay.presence",
+                "event": {
+                    "type": "presence",
+                    "conversation_id": conversation_id,
+                    "user_id": self.user.pk,
+                    "name": self.name,
+                    "state": state,
+                    "sender": self.channel_name,
+                },
+            },
+        )
+
+    async def relay_event(self, message: dict[str, Any]) -> None:
+        await self.send_json(message["event"])
+
+    async def relay_presence(self, message: dict[str, Any]) -> None:
+        event = message["event"]
+        if event.get("sender") == self.channel_name:
+            return
+        await self.send_json({k: v for k, v in event.items() if k != "sender"})

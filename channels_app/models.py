@@ -1,0 +1,145 @@
+"""State owned by the channel integrations: Twilio status-callback log, WhatsApp templates and
+outbound-attempt bookkeeping. Domain state (messages, opt-outs) stays in the domain apps."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+_VARIABLE = re.compile(r"^[A-Za-z0-9_]{1,40}$")
+
+
+class TwilioStatusEvent(models.Model):
+    """Append-only log of Twilio status callbacks: each (MessageSid, status) once.
+
+    Kept even when the SID is not (yet) on one of our messages: a callback can beat the
+    response of `messages.create`, and delivery replays the log when it stores the SID.
+    """
+
+    channel = models.ForeignKey(
+        "inboxes.Channel", verbose_name=_("channel"), on_delete=models.CASCADE, related_name="+"
+    )
+    message_sid = models.CharField(_("message SID"), max_length=64)
+    status = models.CharField(_("status"), max_length=24)
+    error_code = models.CharField(_("error code"), max_length=20, blank=True)
+    received_at = models.DateTimeField(_("received"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Twilio status callback")
+        verbose_name_plural = _("Twilio status callbacks")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["message_sid", "status"], name="twilio_status_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_sid} {self.status}"
+
+
+class WhatsAppTemplate(models.Model):
+    """An approved WhatsApp template (Twilio Content API) usable outside the 24-hour window."""
+
+    channel = models.ForeignKey(
+        "inboxes.Channel",
+        verbose_name=_("channel"),
+        on_delete=models.CASCADE,
+        related_name="whatsapp_templates",
+        limit_choices_to={"kind": "whatsapp"},
+    )
+    name = models.CharField(_("name"), max_length=100)
+    content_sid = models.CharField(
+        _("Content SID"),
+        max_length=34,
+        validators=[RegexValidator(r"^HX[0-9a-fA-F]{32}$", _("A Content SID looks like HX…"))],
+    )
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    body = models.TextField(
+        _("preview text"),
+        blank=True,
+        help_text=_("The approved text with {{variable}} placeholders, shown to agents."),
+    )
+    variables = models.JSONField(
+        _("variables"),
+        default=list,
+        blank=True,
+        help_text=_('Names of the template variables in order, e.g. ["1", "2"] or ["name"].'),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("WhatsApp template")
+        verbose_name_plural = _("WhatsApp templates")
+        ordering = ["channel", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "name"], name="wa_template_unique_name"),
+            models.UniqueConstraint(
+                fields=["channel", "content_sid"], name="wa_template_unique_sid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        names = self.variables
+        if not isinstance(names, list) or not all(
+            isinstance(n, str) and _VARIABLE.match(n) for n in names
+        ):
+            raise ValidationError(
+                {"variables": _("Give a list of variable names (letters, digits, _).")}
+            )
+        if len(set(names)) != len(names):
+            raise ValidationError({"variables": _("Variable names must be unique.")})
+
+    def render_preview(self, values: dict[str, Any]) -> str:
+        text = self.body
+        for name in self.variables:
+            text = text.replace("{{" + name + "}}", str(values.get(name, "")))
+        return text
+
+
+class AttemptState(models.TextChoices):
+    CLAIMED = "claimed", _("Sending now")
+    WAITING = "waiting", _("Waiting to retry")
+    DONE = "done", _("Handed to Twilio")
+    FAILED = "failed", _("Failed")
+
+
+class OutboundAttempt(models.Model):
+    """One row per outbound message handed to Twilio: the claim that makes a send happen once.
+
+    A job creates the row (unique per message) before calling Twilio; a second job finds it and
+    does nothing. `waiting` rows are re-claimed only by the scheduled retry.
+    """
+
+    message = models.OneToOneField(
+        "conversations.Message", on_delete=models.CASCADE, related_name="twilio_attempt"
+    )
+    state = models.CharField(max_length=10, choices=AttemptState.choices)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    provider_sid = models.CharField(max_length=64, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("Twilio send attempt")
+        verbose_name_plural = _("Twilio send attempts")
+        indexes = [
+            models.Index(
+                fields=["state", "claimed_at"],
+                name="twilio_attempt_open",
+                condition=Q(state__in=["claimed", "waiting"]),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"message {self.message_id}: {self.state}"

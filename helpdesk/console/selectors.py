@@ -1,0 +1,211 @@
+"""Console reads. Every read of conversations starts from `visible_conversations(user)`, so
+when roles gain team scoping only `visible_channel_ids` changes. Query counts are constant:
+an inbox page costs a count, the rows and one label prefetch whatever the page size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.paginator import Page, Paginator
+from django.db.models import (
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
+
+from helpdesk.console.search import search_conversations
+from helpdesk.conversations.models import (
+    Conversation,
+    ConversationRead,
+    ConversationStatus,
+    Label,
+    Message,
+    MessageDirection,
+    MessageKind,
+)
+from helpdesk.inboxes.models import Channel
+from helpdesk.sla.display import SLA_DUE_SOONEST_ORDER
+
+VIEWS = ("mine", "unassigned", "all")
+SORTS = ("newest", "waiting", "due")
+DEFAULT_PAGE_SIZE = 25
+MAX_PAGE_SIZE = 100
+THREAD_LIMIT = 300
+PREVIEW_CHARS = 140
+
+
+def visible_channel_ids(user: AbstractBaseUser) -> list[int]:
+    """Channels whose conversations `user` may see. Today: every active channel, for every
+    agent. The one place to add team scoping later (the websocket consumer uses it too)."""
+    if not user.is_authenticated or not hasattr(user, "agent_profile"):
+        return []
+    return list(Channel.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
+
+
+def visible_conversations(user: AbstractBaseUser) -> QuerySet[Conversation]:
+    return Conversation.objects.filter(channel_id__in=visible_channel_ids(user))
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    view: str = "all"
+    team_id: int | None = None
+    channel_id: int | None = None
+    status: str | None = "open"  # None: any status
+    label: str | None = None
+    sort: str = "newest"
+    query: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _with_read_state(qs: QuerySet[Conversation], user: AbstractBaseUser) -> QuerySet[Conversation]:
+    latest_inbound = Message.objects.filter(
+        conversation=OuterRef("pk"), direction=MessageDirection.INBOUND
+    ).order_by("-id")
+    read = ConversationRead.objects.filter(user_id=user.pk, conversation=OuterRef("pk"))
+    return qs.annotate(
+        latest_inbound_id=Coalesce(
+            Subquery(latest_inbound.values("id")[:1]), Value(0), output_field=IntegerField()
+        ),
+        read_up_to=Coalesce(
+            Subquery(read.values("last_read_message_id")[:1]),
+            Value(0),
+            output_field=IntegerField(),
+        ),
+    )
+
+
+def _unread_q() -> Q:
+    return Q(latest_inbound_id__gt=F("read_up_to"))
+
+
+def inbox_queryset(user: AbstractBaseUser, filters: InboxFilters) -> QuerySet[Conversation]:
+    qs = visible_conversations(user)
+    if filters.view == "mine":
+        qs = qs.filter(assignee_id=user.pk)
+    elif filters.view == "unassigned":
+        qs = qs.filter(assignee__isnull=True)
+    if filters.team_id:
+        qs = qs.filter(team_id=filters.team_id)
+    if filters.channel_id:
+        qs = qs.filter(channel_id=filters.channel_id)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.label:
+        qs = qs.filter(labels__name=filters.label)
+    if filters.query:
+        qs = search_conversations(qs, filters.query)
+    last_public = Message.objects.filter(
+        conversation=OuterRef("pk"), kind=MessageKind.MESSAGE
+    ).order_by("-id")
+    qs = _with_read_state(qs, user).annotate(
+        preview=Subquery(last_public.values("text")[:1]),
+        preview_direction=Subquery(last_public.values("direction")[:1]),
+    )
+    qs = qs.select_related("customer", "channel", "team", "assignee__agent_profile")
+    qs = qs.prefetch_related(Prefetch("labels", queryset=Label.objects.order_by("name")))
+    if filters.sort == "waiting":
+        return qs.order_by(F("waiting_since").asc(nulls_last=True), "pk")
+    if filters.sort == "due":
+        return qs.order_by(*SLA_DUE_SOONEST_ORDER)
+    return qs.order_by("-last_activity_at", "-pk")
+
+
+def inbox_page(
+    user: AbstractBaseUser,
+    filters: InboxFilters,
+    *,
+    page: int | str = 1,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> Page:
+    """One page of the inbox: 3 queries (count, rows, labels) whatever the page size."""
+    page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
+    paginator = Paginator(inbox_queryset(user, filters), page_size)
+    result = paginator.get_page(page)
+    for conversation in result.object_list:
+        conversation.is_unread = conversation.latest_inbound_id > conversation.read_up_to
+        conversation.awaiting_reply = conversation.waiting_since is not None
+        text = conversation.preview or ""
+        conversation.preview = text[:PREVIEW_CHARS] + ("…" if len(text) > PREVIEW_CHARS else "")
+    return result
+
+
+def nav_counts(user: AbstractBaseUser) -> dict[str, int]:
+    """Unread counts for the navigation, in one query: open conversations with a customer
+    message the agent has not read, per view."""
+    qs = _with_read_state(visible_conversations(user).filter(status=ConversationStatus.OPEN), user)
+    unread = _unread_q()
+    return qs.aggregate(
+        mine=Count("pk", filter=unread & Q(assignee_id=user.pk)),
+        unassigned=Count("pk", filter=unread & Q(assignee__isnull=True)),
+        all=Count("pk", filter=unread),
+    )
+
+
+def conversation_for_agent(user: AbstractBaseUser, conversation_id: int) -> Conversation:
+    """The conversation with everything the header and controls show (one query); raises
+    Conversation.DoesNotExist when missing or not visible."""
+    return (
+        visible_conversations(user)
+        .select_related("customer", "channel", "team", "assignee__agent_profile", "sla_policy")
+        .prefetch_related(Prefetch("labels", queryset=Label.objects.order_by("name")))
+        .get(pk=conversation_id)
+    )
+
+
+def thread_messages(conversation: Conversation, *, limit: int = THREAD_LIMIT) -> list[Message]:
+    """The newest `limit` messages in chronological order, with authors and attachments
+    (2 queries)."""
+    rows = list(
+        Message.objects.filter(conversation=conversation)
+        .select_related("sender_user__agent_profile")
+        .prefetch_related("attachments")
+        .order_by("-id")[:limit]
+    )
+    rows.reverse()
+    return rows
+
+
+def customer_history(
+    user: AbstractBaseUser, conversation: Conversation, *, limit: int = 50
+) -> list[Conversation]:
+    """Every conversation of this customer on every channel the agent may see, newest first."""
+    return list(
+        visible_conversations(user)
+        .filter(customer_id=conversation.customer_id)
+        .select_related("channel")
+        .order_by("-last_activity_at", "-pk")[:limit]
+    )
+
+
+def filter_options() -> dict[str, list[Any]]:
+    """Teams, channels and labels for the filter bar (3 queries)."""
+    from helpdesk.agents.models import Team
+
+    return {
+        "teams": list(Team.objects.order_by("name").only("pk", "name")),
+        "channels": list(
+            Channel.objects.filter(is_active=True).order_by("name").only("pk", "name", "kind")
+        ),
+        "labels": list(Label.objects.order_by("name")),
+    }
+
+
+def assignable_agents() -> list[Any]:
+    from django.contrib.auth import get_user_model
+
+    return list(
+        get_user_model()
+        .objects.filter(is_active=True, agent_profile__isnull=False)
+        .select_related("agent_profile")
+        .order_by("agent_profile__display_name")
+    )

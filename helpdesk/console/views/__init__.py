@@ -1,0 +1,1 @@
+"""Console views, split by concern: auth, inbox, conversation, actions, preferences."""

@@ -1,0 +1,47 @@
+"""Sign-in and sign-out for agents."""
+
+from __future__ import annotations
+
+from django.contrib.auth import logout
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import LoginView
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from helpdesk.console.services import agent_set_availability
+
+
+class AgentAuthenticationForm(AuthenticationForm):
+    """Only people with an agent profile may use the console (managers use it as agents)."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "not_an_agent": _("This account is not an agent account."),
+    }
+
+    def confirm_login_allowed(self, user: object) -> None:
+        super().confirm_login_allowed(user)  # type: ignore[arg-type]
+        if not hasattr(user, "agent_profile"):
+            raise ValidationError(self.error_messages["not_an_agent"], code="not_an_agent")
+
+
+class ConsoleLoginView(LoginView):
+    template_name = "console/login.html"
+    authentication_form = AgentAuthenticationForm
+    redirect_authenticated_user = True
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        response = super().form_valid(form)
+        agent_set_availability(user=form.get_user(), availability="online")
+        return response
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated and hasattr(request.user, "agent_profile"):
+        agent_set_availability(user=request.user, availability="offline")
+    logout(request)
+    return redirect("console:login")

@@ -1,0 +1,258 @@
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from channels_app.consumers import ConsoleConsumer
+from helpdesk.conversations.services import message_receive_inbound
+from helpdesk.conversations.services.inbound import InboundMessage
+from helpdesk.core import relay
+from helpdesk.core.models import RealtimeEvent
+from helpdesk.core.realtime import broadcast_on_commit, inbox_group
+from tests.support import factories
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def inbound(channel: Any, text: str = "hello", sid: str = "x1", who: str = "a@example.test"):
+    return message_receive_inbound(
+        channel=channel,
+        inbound=InboundMessage(
+            identity_kind="email", identity_address=who, text=text, external_id=sid
+        ),
+    )
+
+
+def run(scenario) -> Any:
+    """Run an async scenario with a fresh relay (its task belongs to the test's loop)."""
+
+    async def wrapped() -> Any:
+        relay._task = None
+        try:
+            return await scenario()
+        finally:
+            if relay._task is not None:
+                relay._task.cancel()
+            relay._task = None
+
+    return async_to_sync(wrapped)()
+
+
+async def connect(user: Any) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(ConsoleConsumer.as_asgi(), "/ws/console/")
+    communicator.scope["user"] = user
+    connected, _ = await communicator.connect()
+    assert connected
+    hello = await communicator.receive_json_from()
+    assert hello["type"] == "hello"
+    return communicator
+
+
+async def receive_until(communicator: WebsocketCommunicator, wanted: str, timeout: float = 2):
+    async with asyncio.timeout(timeout):
+        while True:
+            event = await communicator.receive_json_from(timeout=timeout)
+            if event["type"] == wanted:
+                return event
+
+
+def test_console_consumer_refuses_anonymous_and_non_agents():
+    from django.contrib.auth.models import AnonymousUser
+
+    plain = factories.UserFactory()
+
+    async def scenario() -> list[bool]:
+        results = []
+        for user in (AnonymousUser(), plain):
+            communicator = WebsocketCommunicator(ConsoleConsumer.as_asgi(), "/ws/console/")
+            communicator.scope["user"] = user
+            connected, _ = await communicator.connect()
+            results.append(connected)
+            await communicator.disconnect()
+        return results
+
+    assert run(scenario) == [False, False]
+
+
+def test_console_consumer_delivers_events_of_visible_channels_only(agent):
+    visible = factories.ChannelFactory(name="visible")
+    hidden = factories.ChannelFactory(name="hidden", is_active=False)
+
+    async def scenario() -> tuple[dict, list[dict]]:
+        communicator = await connect(agent)
+        await sync_to_async(inbound)(hidden, sid="h1", who="h@example.test")
+        await sync_to_async(inbound)(visible, sid="v1")
+        created = await receive_until(communicator, "message.created")
+        rest = []
+        while not await communicator.receive_nothing(timeout=0.3):
+            rest.append(await communicator.receive_json_from())
+        await communicator.disconnect()
+        return created, rest
+
+    created, rest = run(scenario)
+    assert created["direction"] == "inbound" and created["id"] > 0 and created["v"] == 1
+    hidden_ids = set(
+        RealtimeEvent.objects.filter(group=inbox_group(hidden.pk)).values_list("id", flat=True)
+    )
+    assert hidden_ids and not hidden_ids & {e.get("id") for e in [created, *rest]}
+
+
+def test_console_consumer_personal_notifications(agent):
+    channel = factories.ChannelFactory()
+    manager = factories.ManagerFactory()
+
+    async def scenario() -> dict:
+        communicator = await connect(agent)
+        result = await sync_to_async(inbound)(channel)
+        from helpdesk.conversations.services import conversation_assign
+
+        await sync_to_async(conversation_assign)(
+            conversation=result.message.conversation, assignee=agent, by=manager
+        )
+        event = await receive_until(communicator, "notification.assigned")
+        await communicator.disconnect()
+        return event
+
+    assert run(scenario)["conversation_id"] > 0
+
+
+def test_console_consumer_catch_up_replays_missed_events_in_order(agent):
+    channel = factories.ChannelFactory()
+    hidden = factories.ChannelFactory(is_active=False)
+    before = inbound(channel, sid="s0").message  # noqa: F841
+    start = RealtimeEvent.objects.order_by("-id").values_list("id", flat=True).first()
+    # Missed while disconnected:
+    inbound(channel, sid="s1", text="missed one")
+    broadcast_on_commit(inbox_group(hidden.pk), {"type": "conversation.updated"})
+    inbound(channel, sid="s2", text="missed two")
+    expected = list(
+        RealtimeEvent.objects.filter(id__gt=start, group=inbox_group(channel.pk))
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+
+    async def scenario() -> tuple[list[dict], dict]:
+        communicator = await connect(agent)
+        await communicator.send_json_to({"type": "catch_up", "after": start})
+        replayed = []
+        while True:
+            event = await communicator.receive_json_from()
+            if event["type"] == "catch_up.done":
+                break
+            replayed.append(event)
+        await communicator.disconnect()
+        return replayed, event
+
+    replayed, done = run(scenario)
+    assert [e["id"] for e in replayed] == expected
+    assert done["last_id"] == expected[-1] and done["more"] is False
+
+
+def test_console_consumer_catch_up_is_bounded(agent, monkeypatch):
+    from channels_app import consumers
+
+    channel = factories.ChannelFactory()
+    monkeypatch.setattr(consumers, "CATCH_UP_LIMIT", 3)
+    for n in range(5):
+        broadcast_on_commit(inbox_group(channel.pk), {"type": "conversation.updated", "n": n})
+
+    async def scenario() -> tuple[int, dict]:
+        communicator = await connect(agent)
+        await communicator.send_json_to({"type": "catch_up", "after": 0})
+        count = 0
+        while (event := await communicator.receive_json_from())["type"] != "catch_up.done":
+            count += 1
+        await communicator.disconnect()
+        return count, event
+
+    count, done = run(scenario)
+    assert count == 3 and done["more"] is True
+
+
+def test_console_consumer_presence_between_agents_not_logged(agent):
+    other = factories.AgentFactory()
+    channel = factories.ChannelFactory()
+    conversation = inbound(channel).message.conversation
+    logged = RealtimeEvent.objects.count()
+
+    async def scenario() -> tuple[dict, dict]:
+        a = await connect(agent)
+        b = await connect(other)
+        await b.send_json_to(
+            {"type": "presence", "conversation_id": conversation.pk, "state": "viewing"}
+        )
+        await asyncio.sleep(0.05)
+        await a.send_json_to(
+            {"type": "presence", "conversation_id": conversation.pk, "state": "typing"}
+        )
+        typing = await receive_until(b, "presence")
+        await a.disconnect()
+        left = await receive_until(b, "presence")
+        await b.disconnect()
+        return typing, left
+
+    typing, left = run(scenario)
+    assert typing["state"] == "typing" and typing["user_id"] == agent.pk
+    assert typing["name"] == agent.agent_profile.display_name and "sender" not in typing
+    assert left["state"] == "left"
+    assert RealtimeEvent.objects.count() == logged
+
+
+def test_console_consumer_presence_refused_for_invisible_conversation(agent):
+    other = factories.AgentFactory()
+    hidden = factories.ChannelFactory(is_active=False)
+    conversation = factories.ConversationFactory(channel=hidden)
+
+    async def scenario() -> bool:
+        a = await connect(agent)
+        b = await connect(other)
+        for c in (a, b):
+            await c.send_json_to(
+                {"type": "presence", "conversation_id": conversation.pk, "state": "viewing"}
+            )
+        nothing = await b.receive_nothing(timeout=0.3)
+        await a.disconnect()
+        await b.disconnect()
+        return nothing
+
+    assert run(scenario)
+
+
+def test_console_consumer_sets_own_availability(agent):
+    async def scenario() -> dict:
+        communicator = await connect(agent)
+        await communicator.send_json_to({"type": "availability", "state": "away"})
+        reply = await receive_until(communicator, "availability")
+        await communicator.disconnect()
+        return reply
+
+    assert run(scenario)["state"] == "away"
+    agent.agent_profile.refresh_from_db()
+    assert agent.agent_profile.availability == "away"
+
+
+def test_console_websocket_route_authenticates_with_the_session_cookie(agent, client):
+    from django.conf import settings
+
+    from config.asgi import application
+
+    client.force_login(agent)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+    async def scenario() -> tuple[bool, bool]:
+        headers = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
+        anonymous = WebsocketCommunicator(application, "/ws/console/", headers=headers)
+        refused, _ = await anonymous.connect()
+        await anonymous.disconnect()
+        signed = WebsocketCommunicator(
+            application, "/ws/console/", headers=[*headers, (b"cookie", cookie.encode())]
+        )
+        accepted, _ = await signed.connect()
+        await signed.disconnect()
+        return refused, accepted
+
+    assert run(scenario) == (False, True)
