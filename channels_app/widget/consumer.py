@@ -1,0 +1,224 @@
+"""The visitor's websocket at /ws/widget/?channel=<public_id>&token=<visitor token>.
+
+Server -> widget (small facts; the widget fetches the text over HTTP, so a reconnect catches up
+with `messages?after=<last id>` and never shows a message twice):
+  {"type": "message", "event": "created" | "updated", "conversation_id", "message_id", "status"}
+  {"type": "typing", "conversation_id", "typing": true | false}      an agent types
+  {"type": "ready", "subscribed": true | false}
+
+Widget -> server:
+  {"type": "subscribe"}                                  after the first message created a customer
+  {"type": "typing", "conversation_id", "typing": bool}  the shopper types (ephemeral)
+  {"type": "read", "conversation_id", "up_to": <message id>}
+  {"type": "ping"}                                       -> {"type": "pong"}
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from channels_app.widget import origins
+from channels_app.widget.identity import VisitorSession, session_customer, visitor_token_check
+from channels_app.widget.services import widget_mark_read
+from helpdesk.conversations.models import Conversation
+from helpdesk.core import relay
+from helpdesk.core.errors import DomainError
+from helpdesk.core.realtime import (
+    conversation_group,
+    layer_relays_across_processes,
+    visitor_group,
+)
+from helpdesk.inboxes.models import Channel, ChannelKind
+
+TYPING_MIN_INTERVAL = 1.0
+MAX_CONVERSATIONS = 20
+CLOSE_FORBIDDEN = 4403
+
+
+@database_sync_to_async
+def _authenticate(public_id: str, token: str, origin: str) -> tuple[Channel, VisitorSession]:
+    channel = Channel.objects.filter(
+        public_id=public_id, kind=ChannelKind.WEB_WIDGET, is_active=True
+    ).first()
+    if channel is None or not origins.origin_allowed(channel, origin):
+        raise DomainError("refused", code="forbidden")
+    return channel, visitor_token_check(channel=channel, token=token)
+
+
+@database_sync_to_async
+def _subscription(
+    channel: Channel, session: VisitorSession
+) -> tuple[int | None, str, set[int]]:
+    customer = session_customer(session)
+    if customer is None:
+        return None, "", set()
+    ids = Conversation.objects.filter(channel=channel, customer=customer).order_by(
+        "-last_activity_at"
+    ).values_list("pk", flat=True)[:MAX_CONVERSATIONS]
+    return customer.pk, customer.name or str(customer), set(ids)
+
+
+@database_sync_to_async
+def _owns(channel: Channel, customer_id: int, conversation_id: int) -> bool:
+    return Conversation.objects.filter(
+        pk=conversation_id, channel=channel, customer_id=customer_id
+    ).exists()
+
+
+@database_sync_to_async
+def _mark_read(customer_id: int, conversation_id: int, up_to: int) -> list[int]:
+    from helpdesk.customers.models import Customer
+
+    customer = Customer.objects.get(pk=customer_id)
+    return widget_mark_read(customer=customer, conversation_id=conversation_id, up_to=up_to)
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return ""
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class WidgetConsumer(AsyncJsonWebsocketConsumer):
+    customer_id: int | None = None
+    customer_name = ""
+
+    async def connect(self) -> None:
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        public_id = (query.get("channel") or [""])[0]
+        token = (query.get("token") or [""])[0]
+        origin = origins.normalize_origin(_header(self.scope, b"origin"))
+        self.groups_joined: set[str] = set()
+        self.conversations: set[int] = set()
+        self.last_typing = 0.0
+        try:
+            self.channel, self.session = await _authenticate(public_id, token, origin)
+        except (DomainError, ValueError):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        if not layer_relays_across_processes():
+            relay.ensure_running()  # embedded mode: forward events the worker logged
+        await self.accept()
+        await self._subscribe()
+
+    async def _join(self, group: str) -> None:
+        if group not in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.groups_joined.add(group)
+
+    async def _subscribe(self) -> None:
+        customer_id, name, conversations = await _subscription(self.channel, self.session)
+        if customer_id is not None:
+            self.customer_id = customer_id
+            self.customer_name = name
+            await self._join(visitor_group(customer_id))
+            for conversation_id in conversations:
+                await self._join(conversation_group(conversation_id))
+            self.conversations |= conversations
+        await self.send_json({"type": "ready", "subscribed": self.customer_id is not None})
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "groups_joined", set()):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def _known(self, conversation_id: int | None) -> bool:
+        """A conversation of this visitor on this channel (new ones are learnt on the fly)."""
+        if conversation_id is None or self.customer_id is None:
+            return False
+        if conversation_id in self.conversations:
+            return True
+        if await _owns(self.channel, self.customer_id, conversation_id):
+            self.conversations.add(conversation_id)
+            await self._join(conversation_group(conversation_id))
+            return True
+        return False
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        kind = content.get("type")
+        if kind == "ping":
+            await self.send_json({"type": "pong"})
+        elif kind == "subscribe":
+            await self._subscribe()
+        elif kind == "typing":
+            await self._typing(_int(content.get("conversation_id")), bool(content.get("typing")))
+        elif kind == "read":
+            conversation_id = _int(content.get("conversation_id"))
+            up_to = _int(content.get("up_to"))
+            if up_to is not None and await self._known(conversation_id):
+                assert self.customer_id is not None and conversation_id is not None
+                await _mark_read(self.customer_id, conversation_id, up_to)
+
+    async def _typing(self, conversation_id: int | None, typing: bool) -> None:
+        now = time.monotonic()
+        if typing and now - self.last_typing < TYPING_MIN_INTERVAL:
+            return  # the agent already knows; do not flood the console
+        if not await self._known(conversation_id):
+            return
+        self.last_typing = now if typing else 0.0
+        assert conversation_id is not None
+        # Ephemeral, in the console's presence shape; never logged.
+        await self.channel_layer.group_send(
+            conversation_group(conversation_id),
+            {
+                "type": "relay.presence",
+                "event": {
+                    "type": "presence",
+                    "conversation_id": conversation_id,
+                    "user_id": None,
+                    "customer_id": self.customer_id,
+                    "role": "customer",
+                    "name": self.customer_name,  # the console shows "<name> is typing"
+                    "state": "typing" if typing else "viewing",
+                    "sender": self.channel_name,
+                },
+            },
+        )
+
+    async def relay_event(self, message: dict[str, Any]) -> None:
+        event = message.get("event") or {}
+        if event.get("type") not in ("message.created", "message.updated"):
+            return
+        if event.get("kind") != "message":
+            return  # notes and activity never reach a shopper
+        if not await self._known(_int(event.get("conversation_id"))):
+            return
+        await self.send_json(
+            {
+                "type": "message",
+                "event": event["type"].split(".", 1)[1],
+                "conversation_id": event["conversation_id"],
+                "message_id": event.get("message_id"),
+                "status": event.get("delivery_status", ""),
+                "sender": "you" if event.get("direction") == "inbound" else "agent",
+            }
+        )
+
+    async def relay_presence(self, message: dict[str, Any]) -> None:
+        event = message.get("event") or {}
+        if event.get("sender") == self.channel_name or not event.get("user_id"):
+            return  # only agents' typing is shown to the shopper
+        conversation_id = _int(event.get("conversation_id"))
+        if conversation_id not in self.conversations:
+            return
+        await self.send_json(
+            {
+                "type": "typing",
+                "conversation_id": conversation_id,
+                "typing": event.get("state") == "typing",
+            }
+        )

@@ -1,0 +1,189 @@
+"""Widget writes: sessions, shopper messages, the continuity email and read receipts.
+
+Every domain change goes through the domain's services; this module only decides which
+customer a widget session speaks for.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from channels_app.widget.identity import (
+    ShopIdentity,
+    VisitorSession,
+    check_shop_identity,
+    new_visitor,
+    session_customer,
+    visitor_token_check,
+)
+from helpdesk.conversations.models import (
+    Conversation,
+    DeliveryStatus,
+    Message,
+    MessageDirection,
+    MessageKind,
+)
+from helpdesk.conversations.services import (
+    InboundAttachment,
+    InboundMessage,
+    InboundResult,
+    message_receive_inbound,
+    message_update_delivery_status,
+)
+from helpdesk.core.errors import DomainError, PermissionDenied
+from helpdesk.customers.models import ContactIdentity, Customer, IdentityKind
+from helpdesk.customers.services import (
+    customer_get_or_create_by_identity,
+    customer_update,
+    identity_attach,
+)
+from helpdesk.inboxes.models import Channel
+
+CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+WIDGET_EMAIL_ATTRIBUTE = "widget_email"
+
+
+def widget_session_start(
+    *, channel: Channel, token: str = "", identity: ShopIdentity | None = None
+) -> tuple[VisitorSession, Customer | None]:
+    """Resume a visitor token (or start a new visitor) and, when the shop vouches for a customer
+    with a valid signature, switch the session to that customer.
+
+    Raises PermissionDenied for a forged/expired token or signature. An unverified claim never
+    reaches an existing customer: without a valid signature the session stays the visitor's own.
+    """
+    session = visitor_token_check(channel=channel, token=token) if token else new_visitor(channel)
+    if identity is None:
+        return session, session_customer(session)
+    check_shop_identity(channel=channel, identity=identity)
+    customer = _verified_customer(identity)
+    session = VisitorSession(
+        channel_public_id=session.channel_public_id,
+        visitor_id=session.visitor_id,
+        customer_id=customer.pk,
+        verified=True,
+    )
+    return session, customer
+
+
+@transaction.atomic
+def _verified_customer(identity: ShopIdentity) -> Customer:
+    email = identity.email.strip()
+    if identity.customer_id:
+        customer, _created = customer_get_or_create_by_identity(
+            kind=IdentityKind.SHOP_CUSTOMER,
+            address=identity.customer_id,
+            name=identity.name,
+            verified=True,
+        )
+        if email:
+            taken = ContactIdentity.objects.filter(kind=IdentityKind.EMAIL, address=email.lower())
+            if not taken.exclude(customer=customer).exists():
+                identity_attach(customer=customer, kind=IdentityKind.EMAIL, address=email,
+                                verified=True)
+        return customer
+    customer, _created = customer_get_or_create_by_identity(
+        kind=IdentityKind.EMAIL, address=email, name=identity.name, verified=True
+    )
+    return customer
+
+
+def check_client_id(client_id: str) -> None:
+    if not CLIENT_ID.match(client_id or ""):
+        raise DomainError(
+            _("A message needs a client id of 8 to 64 letters, digits, '-' or '_'."),
+            code="bad_client_id",
+        )
+
+
+def widget_message_send(
+    *,
+    channel: Channel,
+    session: VisitorSession,
+    text: str,
+    client_id: str,
+    conversation_id: int | None = None,
+    new_conversation: bool = False,
+    locale: str = "",
+    attachments: tuple[InboundAttachment, ...] = (),
+) -> InboundResult:
+    """A shopper's message. Idempotent per (visitor, client id): a retry returns the stored
+    message with `created=False`. `conversation_id` continues one of the shopper's conversations
+    (another customer's id is refused)."""
+    check_client_id(client_id)
+    if not text.strip() and not attachments:
+        raise DomainError(_("Write a message or attach a file."), code="empty")
+    customer = session_customer(session)
+    if conversation_id is not None:
+        owned = customer is not None and Conversation.objects.filter(
+            pk=conversation_id, customer=customer, channel=channel
+        ).exists()
+        if not owned:
+            raise PermissionDenied(_("This conversation is not yours."), code="not_yours")
+    elif new_conversation:
+        conversation_id = None  # see start_new_conversation: the domain continues the open one
+    inbound = InboundMessage(
+        identity_kind=session.identity_kind,
+        identity_address=str(session.customer_id) if session.verified else session.visitor_id,
+        text=text,
+        external_id=f"widget:{session.scope}:{client_id}",
+        locale=locale,
+        verified=session.verified,
+        attachments=attachments,
+        customer_id=customer.pk if customer is not None else None,
+        conversation_id=conversation_id,
+        content_attributes={"widget_client_id": client_id},
+    )
+    return message_receive_inbound(channel=channel, inbound=inbound)
+
+
+def widget_email_store(*, customer: Customer, email: str) -> str:
+    """Remember where to send the reply. The address becomes an (unverified) email identity of
+    this customer; when it already belongs to someone else it is only noted on this customer
+    (`custom_attributes["widget_email"]`), never linked to the other customer's history.
+    Returns "identity" or "attribute"."""
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise DomainError(_("Enter a valid email address."), code="bad_email") from exc
+    owner = (
+        ContactIdentity.objects.filter(kind=IdentityKind.EMAIL, address=email)
+        .values_list("customer_id", flat=True)
+        .first()
+    )
+    if owner is None or owner == customer.pk:
+        identity_attach(customer=customer, kind=IdentityKind.EMAIL, address=email)
+        return "identity"
+    attributes = {**customer.custom_attributes, WIDGET_EMAIL_ATTRIBUTE: email}
+    customer_update(customer=customer, custom_attributes=attributes)
+    return "attribute"
+
+
+def widget_mark_read(*, customer: Customer, conversation_id: int, up_to: int) -> list[int]:
+    """The shopper saw the thread up to message `up_to`: agent replies there become `read`.
+    Forward-only (the delivery service ignores moves backwards); returns the changed ids."""
+    ids = list(
+        Message.objects.filter(
+            conversation_id=conversation_id,
+            conversation__customer=customer,
+            direction=MessageDirection.OUTBOUND,
+            kind=MessageKind.MESSAGE,
+            pk__lte=up_to,
+        )
+        .exclude(delivery_status__in=[DeliveryStatus.READ, DeliveryStatus.FAILED,
+                                      DeliveryStatus.UNDELIVERED])
+        .order_by("pk")
+        .values_list("pk", flat=True)[:200]
+    )
+    changed = []
+    for message_id in ids:
+        _message, moved = message_update_delivery_status(message_id=message_id, status="read")
+        if moved:
+            changed.append(message_id)
+    return changed

@@ -1,0 +1,65 @@
+"""Shopper uploads: images and PDF only, within the shared attachment limits.
+
+The type is taken from the file's first bytes, not from what the browser claims, so a renamed
+executable is refused however it is labelled.
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext as _
+
+from helpdesk.conversations.services import InboundAttachment
+from helpdesk.conversations.services.attachments import check_attachment
+from helpdesk.core.errors import DomainError, PayloadTooLarge
+
+WIDGET_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf")
+
+
+class UnsupportedType(DomainError):
+    code = "unsupported_type"
+    http_status = 415
+
+
+def sniff_type(head: bytes) -> str:
+    """The content type the first bytes prove, or ''."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    return ""
+
+
+def widget_upload_read(upload: UploadedFile) -> InboundAttachment:
+    """Check an uploaded file and read it. Raises PayloadTooLarge (413), UnsupportedType (415)
+    or DomainError (400) with a reason a shopper can read."""
+    size = upload.size or 0
+    if size == 0:
+        raise DomainError(_("The file is empty."), code="empty_file")
+    problem = check_attachment(content_type="", size=size)
+    if problem:
+        raise PayloadTooLarge(problem)
+    head = upload.read(16)
+    upload.seek(0)
+    content_type = sniff_type(head)
+    if content_type not in WIDGET_TYPES:
+        claimed = (upload.content_type or "").split(";")[0].strip() or _("unknown")
+        raise UnsupportedType(
+            _("Only images (JPEG, PNG, GIF, WebP) and PDF files can be sent, not %(type)s.")
+            % {"type": claimed}
+        )
+    problem = check_attachment(content_type=content_type, size=size)
+    if problem:
+        raise UnsupportedType(problem)
+    name = os.path.basename(upload.name or "")[:200] or "attachment"
+    return InboundAttachment(
+        content_type=content_type, filename=name, content=upload.read(), size=size
+    )

@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+
+from channels_app.widget import ratelimit
+from channels_app.widget.origins import normalize_origin
+from channels_app.widget.setup import setup_html
+from helpdesk.conversations.models import Attachment, Message
+from tests.channels_app.widget.support import PDF, PNG, SHOP_ORIGIN, WidgetClient
+
+pytestmark = pytest.mark.django_db
+
+
+# --- Origins ----------------------------------------------------------------------------------
+
+
+def test_allowed_origin_gets_cors_headers(shop_channel):
+    response = WidgetClient(shop_channel).start()
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == SHOP_ORIGIN
+    assert "Origin" in response["Vary"]
+
+
+def test_other_origin_is_refused_with_403(shop_channel):
+    response = WidgetClient(shop_channel, origin="https://evil.example").start()
+    assert response.status_code == 403
+    assert response.json()["code"] == "origin_not_allowed"
+    assert "Access-Control-Allow-Origin" not in response
+
+
+def test_request_without_origin_is_refused(shop_channel, client):
+    response = client.post(
+        f"/widget/api/{shop_channel.public_id}/session", {}, content_type="application/json"
+    )
+    assert response.status_code == 403
+
+
+def test_same_origin_get_is_recognised_by_referer(shop_channel, visitor, client):
+    response = client.get(
+        f"/widget/api/{shop_channel.public_id}/conversations",
+        headers={"Referer": f"{SHOP_ORIGIN}/products/1", "X-Widget-Token": visitor.token},
+    )
+    assert response.status_code == 200
+
+
+def test_preflight_answers_only_allowed_origins(shop_channel, client):
+    url = f"/widget/api/{shop_channel.public_id}/messages"
+    ok = client.options(url, headers={"Origin": SHOP_ORIGIN,
+                                      "Access-Control-Request-Method": "POST"})
+    assert ok.status_code == 204
+    assert ok["Access-Control-Allow-Origin"] == SHOP_ORIGIN
+    assert "X-Widget-Token" in ok["Access-Control-Allow-Headers"]
+    bad = client.options(url, headers={"Origin": "https://evil.example"})
+    assert bad.status_code == 403 and "Access-Control-Allow-Origin" not in bad
+
+
+def test_normalize_origin_drops_default_ports_and_paths():
+    assert normalize_origin("HTTPS://Shop.Example:443/path?q=1") == "https://shop.example"
+    assert normalize_origin("http://localhost:8000/") == "http://localhost:8000"
+    assert normalize_origin("javascript:alert(1)") == ""
+
+
+# --- Rate limits ------------------------------------------------------------------------------
+
+
+def test_rate_limit_per_visitor_answers_429_with_a_clear_message(shop_channel, visitor):
+    shop_channel.settings["rate_limits"] = {"message_per_visitor": 2}
+    shop_channel.save()
+    assert visitor.send("1").status_code == 201
+    assert visitor.send("2").status_code == 201
+    response = visitor.send("3")
+    assert response.status_code == 429
+    assert response.json()["code"] == "rate_limited"
+    assert "wait" in response.json()["detail"]
+    assert 1 <= int(response["Retry-After"]) <= 60
+    # Another visitor is not affected by this one's limit.
+    other = WidgetClient(shop_channel, ip="198.51.100.1")
+    other.start()
+    assert other.send("hi").status_code == 201
+
+
+def test_rate_limit_per_ip_covers_many_visitors(shop_channel):
+    shop_channel.settings["rate_limits"] = {"session_per_ip": 3}
+    shop_channel.save()
+    codes = [WidgetClient(shop_channel, ip="192.0.2.50").start().status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    assert WidgetClient(shop_channel, ip="192.0.2.51").start().status_code == 200
+
+
+def test_rate_limit_window_resets():
+    now = 1_000_000 * 60.0
+    assert ratelimit.hit("t", limit=1, now=now).allowed
+    blocked = ratelimit.hit("t", limit=1, now=now + 1)
+    assert not blocked.allowed and blocked.retry_after == 59
+    assert ratelimit.hit("t", limit=1, now=now + 61).allowed
+
+
+# --- Uploads ----------------------------------------------------------------------------------
+
+
+def test_upload_image_is_stored_with_the_message(visitor):
+    response = visitor.upload(PNG, "photo.png", "image/png", text="the damage")
+    assert response.status_code == 201, response.json()
+    attachment = Attachment.objects.get()
+    assert attachment.status == "stored" and attachment.content_type == "image/png"
+    assert attachment.message.text == "the damage"
+    shown = response.json()["message"]["attachments"][0]
+    assert shown["name"] == "photo.png" and shown["url"].startswith("http")
+
+
+def test_upload_pdf_without_text_is_accepted(visitor):
+    assert visitor.upload(PDF, "receipt.pdf", "application/pdf").status_code == 201
+    assert Attachment.objects.get().content_type == "application/pdf"
+
+
+def test_upload_too_large_is_413(visitor, settings):
+    settings.ATTACHMENT_MAX_BYTES = 50
+    response = visitor.upload(PNG, "big.png", "image/png")
+    assert response.status_code == 413
+    assert "limit" in response.json()["detail"]
+    assert not Message.objects.exists()
+
+
+def test_upload_wrong_type_is_415_even_when_renamed(visitor):
+    response = visitor.upload(b"MZ\x90\x00binary", "invoice.pdf", "application/pdf")
+    assert response.status_code == 415
+    assert "PDF" in response.json()["detail"]
+    assert visitor.upload(b"plain text", "a.txt", "text/plain").status_code == 415
+
+
+def test_upload_empty_file_is_400(visitor):
+    response = visitor.upload(b"", "empty.png", "image/png")
+    assert response.status_code == 400 and response.json()["code"] == "empty_file"
+
+
+# --- Setup, demo and size ---------------------------------------------------------------------
+
+
+def test_setup_html_shows_escaped_snippet(shop_channel, settings):
+    settings.PUBLIC_BASE_URL = "https://relay.example.com"
+    html = str(setup_html(shop_channel))
+    assert (
+        "&lt;script src=&quot;https://relay.example.com/static/widget/widget.js&quot; "
+        f"data-channel=&quot;{shop_channel.public_id}&quot; async&gt;&lt;/script&gt;"
+    ) in html
+    assert SHOP_ORIGIN in html
+
+
+def test_demo_shop_embeds_the_widget(shop_channel, client):
+    response = client.get("/demo/shop/?lang=ar")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'data-channel="{shop_channel.public_id}"' in html
+    assert "/static/widget/widget.js" in html and " async" in html
+    assert 'lang="ar" dir="rtl"' in html
+
+
+def test_widget_first_open_fits_in_30kb_gzipped():
+    static = Path(django_settings.BASE_DIR) / "static" / "widget"
+    catalogs = Path(django_settings.BASE_DIR) / "channels_app" / "widget" / "catalog"
+    script = gzip.compress((static / "widget.js").read_bytes(), 9)
+    largest_catalog = max(len(gzip.compress(p.read_bytes(), 9)) for p in catalogs.glob("*.json"))
+    total = len(script) + largest_catalog
+    assert total <= 30 * 1024, f"{total} bytes gzipped"

@@ -1,0 +1,199 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+
+from channels_app.widget.consumer import WidgetConsumer
+from helpdesk.conversations.models import Message
+from helpdesk.conversations.services import message_send_reply, note_create
+from helpdesk.core.realtime import conversation_group
+from tests.channels_app.widget.support import SHOP_ORIGIN, WidgetClient
+from tests.support import factories
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run(scenario: Callable[[], Awaitable[None]]) -> None:
+    async_to_sync(scenario)()
+
+
+def communicator(channel: Any, token: str, origin: str = SHOP_ORIGIN) -> WebsocketCommunicator:
+    return WebsocketCommunicator(
+        WidgetConsumer.as_asgi(),
+        f"/ws/widget/?channel={channel.public_id}&token={token}",
+        headers=[(b"origin", origin.encode())],
+    )
+
+
+async def expect(ws: WebsocketCommunicator, **fields: Any) -> dict[str, Any]:
+    """The next message matching `fields` (others, e.g. the echo of the shopper's own, skipped)."""
+    for _ in range(10):
+        message = await ws.receive_json_from(timeout=3)
+        if all(message.get(k) == v for k, v in fields.items()):
+            return message
+    raise AssertionError(f"no message with {fields}")
+
+
+@pytest.fixture
+def conversation_with_visitor(shop_channel: Any) -> tuple[WidgetClient, Any]:
+    visitor = WidgetClient(shop_channel)
+    visitor.start()
+    visitor.send("hello")
+    return visitor, Message.objects.get(text="hello").conversation
+
+
+def test_consumer_refuses_other_origin(shop_channel, conversation_with_visitor):
+    visitor, _ = conversation_with_visitor
+
+    async def scenario() -> None:
+        ws = communicator(shop_channel, visitor.token, origin="https://evil.example")
+        connected, _code = await ws.connect()
+        assert not connected
+
+    run(scenario)
+
+
+def test_consumer_refuses_forged_token(shop_channel):
+    async def scenario() -> None:
+        ws = communicator(shop_channel, "forged")
+        connected, _code = await ws.connect()
+        assert not connected
+
+    run(scenario)
+
+
+def test_consumer_delivers_agent_reply_but_never_notes(shop_channel, conversation_with_visitor):
+    visitor, conversation = conversation_with_visitor
+    agent = factories.AgentFactory()
+
+    async def scenario() -> None:
+        ws = communicator(shop_channel, visitor.token)
+        connected, _ = await ws.connect()
+        assert connected
+        assert await ws.receive_json_from(timeout=3) == {"type": "ready", "subscribed": True}
+        await database_sync_to_async(note_create)(
+            conversation=conversation, author=agent, text="secret note"
+        )
+        reply = await database_sync_to_async(message_send_reply)(
+            conversation=conversation, author=agent, text="Your parcel left today"
+        )
+        event = await expect(ws, type="message", event="created")
+        assert event["message_id"] == reply.pk and event["sender"] == "agent"
+        assert event["conversation_id"] == conversation.pk
+        assert "text" not in event  # the widget fetches text over HTTP
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_consumer_subscribe_after_first_message(shop_channel):
+    visitor = WidgetClient(shop_channel)
+    visitor.start()
+
+    async def scenario() -> None:
+        ws = communicator(shop_channel, visitor.token)
+        assert (await ws.connect())[0]
+        assert await ws.receive_json_from(timeout=3) == {"type": "ready", "subscribed": False}
+        await database_sync_to_async(visitor.send)("first message")
+        await ws.send_json_to({"type": "subscribe"})
+        assert await expect(ws, type="ready") == {"type": "ready", "subscribed": True}
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_consumer_typing_both_ways(shop_channel, conversation_with_visitor):
+    visitor, conversation = conversation_with_visitor
+    layer = get_channel_layer()
+
+    async def scenario() -> None:
+        agent_side = await layer.new_channel("console.")
+        await layer.group_add(conversation_group(conversation.pk), agent_side)
+        ws = communicator(shop_channel, visitor.token)
+        assert (await ws.connect())[0]
+        await ws.receive_json_from(timeout=3)
+        # The shopper types: the console's presence shape reaches the conversation group.
+        await ws.send_json_to(
+            {"type": "typing", "conversation_id": conversation.pk, "typing": True}
+        )
+        message = await layer.receive(agent_side)
+        assert message["type"] == "relay.presence"
+        assert message["event"]["state"] == "typing"
+        assert message["event"]["role"] == "customer"
+        assert message["event"]["customer_id"] == conversation.customer_id
+        # An agent types (as the console consumer sends it): the shopper sees it.
+        await layer.group_send(
+            conversation_group(conversation.pk),
+            {
+                "type": "relay.presence",
+                "event": {
+                    "type": "presence",
+                    "conversation_id": conversation.pk,
+                    "user_id": 1,
+                    "name": "Agent",
+                    "state": "typing",
+                    "sender": agent_side,
+                },
+            },
+        )
+        assert await expect(ws, type="typing") == {
+            "type": "typing",
+            "conversation_id": conversation.pk,
+            "typing": True,
+        }
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_consumer_ignores_typing_for_someone_elses_conversation(shop_channel):
+    other = factories.ConversationFactory(channel=shop_channel)
+    visitor = WidgetClient(shop_channel)
+    visitor.start()
+    visitor.send("hi")
+    layer = get_channel_layer()
+
+    async def scenario() -> None:
+        spy = await layer.new_channel("spy.")
+        await layer.group_add(conversation_group(other.pk), spy)
+        ws = communicator(shop_channel, visitor.token)
+        assert (await ws.connect())[0]
+        await ws.receive_json_from(timeout=3)
+        await ws.send_json_to({"type": "typing", "conversation_id": other.pk, "typing": True})
+        await ws.send_json_to({"type": "ping"})
+        assert await ws.receive_json_from(timeout=3) == {"type": "pong"}
+        assert await ws.receive_nothing(timeout=0.2)
+        await ws.disconnect()
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.2):
+                await layer.receive(spy)
+
+    run(scenario)
+
+
+def test_consumer_read_marks_replies_read(shop_channel, conversation_with_visitor):
+    visitor, conversation = conversation_with_visitor
+    agent = factories.AgentFactory()
+    reply = message_send_reply(conversation=conversation, author=agent, text="hi!")
+
+    async def scenario() -> None:
+        ws = communicator(shop_channel, visitor.token)
+        assert (await ws.connect())[0]
+        await ws.receive_json_from(timeout=3)
+        await ws.send_json_to(
+            {"type": "read", "conversation_id": conversation.pk, "up_to": reply.pk}
+        )
+        event = await expect(ws, type="message", event="updated")
+        assert event["message_id"] == reply.pk and event["status"] == "read"
+        await ws.disconnect()
+
+    run(scenario)
+    reply.refresh_from_db()
+    assert reply.delivery_status == "read"

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import hmac
+import time
+from typing import Any
+
+import pytest
+from django.core import signing
+
+from channels_app.widget import identity as identity_module
+from channels_app.widget.identity import (
+    SIGNATURE_MAX_AGE,
+    TOKEN_MAX_AGE,
+    ShopIdentity,
+    VisitorSession,
+    check_shop_identity,
+    identity_sign,
+    new_visitor,
+    visitor_token_check,
+    visitor_token_issue,
+)
+from helpdesk.core.errors import PermissionDenied
+from tests.support import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def _identity(channel: Any, **overrides: Any) -> ShopIdentity:
+    values = {"customer_id": "shop-42", "email": "ada@example.com", "timestamp": int(time.time())}
+    values.update({k: v for k, v in overrides.items() if k in values})
+    signature = overrides.get("signature") or identity_sign(channel=channel, **values)
+    return ShopIdentity(name="Ada", signature=signature, **values)
+
+
+def test_visitor_token_round_trips(shop_channel):
+    session = new_visitor(shop_channel)
+    token = visitor_token_issue(channel=shop_channel, session=session)
+    assert visitor_token_check(channel=shop_channel, token=token) == session
+
+
+def test_visitor_token_forged_is_refused(shop_channel):
+    token = visitor_token_issue(channel=shop_channel, session=new_visitor(shop_channel))
+    payload, _, signature = token.rpartition(":")
+    forged = payload + ":" + ("A" if signature[0] != "A" else "B") + signature[1:]
+    with pytest.raises(PermissionDenied) as error:
+        visitor_token_check(channel=shop_channel, token=forged)
+    assert error.value.code == "bad_token"
+
+
+def test_visitor_token_with_claimed_customer_but_no_signature_is_refused(shop_channel):
+    # A visitor cannot promote itself to a customer by editing the token's payload.
+    token = signing.dumps({"ch": str(shop_channel.public_id), "v": "x", "c": 1}, key="guess")
+    with pytest.raises(PermissionDenied):
+        visitor_token_check(channel=shop_channel, token=token)
+
+
+def test_visitor_token_expired_is_refused(shop_channel):
+    class Old(signing.TimestampSigner):
+        def timestamp(self) -> str:
+            return signing.b62_encode(int(time.time()) - TOKEN_MAX_AGE - 60)
+
+    old = Old(
+        key=identity_module._token_key(shop_channel), salt=identity_module._salt(shop_channel)
+    ).sign_object({"ch": str(shop_channel.public_id), "v": "abc"}, compress=True)
+    with pytest.raises(PermissionDenied) as error:
+        visitor_token_check(channel=shop_channel, token=old)
+    assert error.value.code == "token_expired"
+
+
+def test_visitor_token_of_another_channel_is_refused(shop_channel):
+    other = factories.ChannelFactory(kind="web_widget")
+    token = visitor_token_issue(channel=other, session=new_visitor(other))
+    with pytest.raises(PermissionDenied):
+        visitor_token_check(channel=shop_channel, token=token)
+
+
+def test_visitor_token_keeps_verified_customer(shop_channel):
+    session = VisitorSession(str(shop_channel.public_id), "v1", customer_id=7, verified=True)
+    token = visitor_token_issue(channel=shop_channel, session=session)
+    assert visitor_token_check(channel=shop_channel, token=token).customer_id == 7
+
+
+def test_check_shop_identity_accepts_a_fresh_valid_signature(shop_channel):
+    check_shop_identity(channel=shop_channel, identity=_identity(shop_channel))
+
+
+def test_check_shop_identity_refuses_forged_signature(shop_channel):
+    identity = _identity(shop_channel, signature="0" * 64)
+    with pytest.raises(PermissionDenied) as error:
+        check_shop_identity(channel=shop_channel, identity=identity)
+    assert error.value.code == "bad_signature"
+
+
+def test_check_shop_identity_refuses_a_changed_customer_id(shop_channel):
+    good = _identity(shop_channel)
+    tampered = ShopIdentity("shop-43", good.email, good.name, good.timestamp, good.signature)
+    with pytest.raises(PermissionDenied):
+        check_shop_identity(channel=shop_channel, identity=tampered)
+
+
+def test_check_shop_identity_refuses_signature_of_another_channel(shop_channel):
+    other = factories.ChannelFactory(kind="web_widget")
+    with pytest.raises(PermissionDenied):
+        check_shop_identity(channel=shop_channel, identity=_identity(other))
+
+
+def test_check_shop_identity_refuses_expired_and_future_signatures(shop_channel):
+    old = _identity(shop_channel, timestamp=int(time.time()) - SIGNATURE_MAX_AGE - 10)
+    with pytest.raises(PermissionDenied) as error:
+        check_shop_identity(channel=shop_channel, identity=old)
+    assert error.value.code == "signature_expired"
+    future = _identity(shop_channel, timestamp=int(time.time()) + 3600)
+    with pytest.raises(PermissionDenied) as error:
+        check_shop_identity(channel=shop_channel, identity=future)
+    assert error.value.code == "bad_time"
+
+
+def test_check_shop_identity_compares_in_constant_time(shop_channel, monkeypatch):
+    calls: list[tuple[str, str]] = []
+    real = hmac.compare_digest
+
+    def spy(a: Any, b: Any) -> bool:
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(identity_module.hmac, "compare_digest", spy)
+    identity = _identity(shop_channel)
+    check_shop_identity(channel=shop_channel, identity=identity)
+    assert calls == [(identity.signature, identity.signature)]
