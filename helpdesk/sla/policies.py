@@ -1,0 +1,126 @@
+"""Which SLA policy applies to a conversation, and what its targets mean in time.
+
+Reads only. `load_policies()` fetches every policy with its calendar and rules in a fixed
+number of queries (one when no policy exists), so timers stay cheap on every message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from helpdesk.conversations.models import Conversation
+from helpdesk.sla.business_time import CalendarSpec, Period
+from helpdesk.sla.models import BusinessCalendar, SLAPolicy, SLARule, SLATarget
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """One target of a policy: its length, the calendar it runs on (None = 24/7) and when it
+    warns (as a fraction of the length, None = never)."""
+
+    length: timedelta
+    calendar: CalendarSpec | None
+    warn_fraction: float | None
+
+
+def calendar_spec(calendar: BusinessCalendar) -> CalendarSpec:
+    """The pure spec of a calendar (uses prefetched periods and holidays when present)."""
+    holidays: set = set()
+    for holiday in calendar.holidays.all():
+        day = holiday.start_date
+        last = holiday.end_date or holiday.start_date
+        while day <= last:
+            holidays.add(day)
+            day += timedelta(days=1)
+    return CalendarSpec(
+        tz=ZoneInfo(calendar.time_zone),
+        periods=tuple(Period(p.weekday, p.start_time, p.end_time) for p in calendar.periods.all()),
+        holidays=frozenset(holidays),
+    )
+
+
+def policy_targets(policy: SLAPolicy) -> dict[str, TargetSpec]:
+    """The targets a policy sets, by target name (targets without minutes are left out)."""
+    spec = calendar_spec(policy.calendar) if policy.calendar_id else None
+    if spec is not None and not spec.periods:
+        spec = None  # a calendar without opening hours must not stop messages: run 24/7
+    warn = policy.warn_percent / 100 if policy.warn_percent else None
+    out: dict[str, TargetSpec] = {}
+    for name, minutes, business in (
+        (SLATarget.FIRST_RESPONSE, policy.first_response_minutes, policy.first_response_business),
+        (SLATarget.NEXT_RESPONSE, policy.next_response_minutes, policy.next_response_business),
+        (SLATarget.RESOLUTION, policy.resolution_minutes, policy.resolution_business),
+    ):
+        if minutes:
+            out[str(name)] = TargetSpec(
+                length=timedelta(minutes=minutes),
+                calendar=spec if business else None,
+                warn_fraction=warn,
+            )
+    return out
+
+
+class PolicySet:
+    """Every policy, its rules in the manager's order, and target specs cached per policy."""
+
+    def __init__(self, policies: list[SLAPolicy]) -> None:
+        self.by_id = {p.pk: p for p in policies}
+        self.default = next((p for p in policies if p.is_default), None)
+        self.rules: list[SLARule] = sorted(
+            (rule for p in policies for rule in p.rules.all()), key=lambda r: (r.position, r.pk)
+        )
+        self._targets: dict[int, dict[str, TargetSpec]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.by_id)
+
+    def targets(self, policy: SLAPolicy | None) -> dict[str, TargetSpec]:
+        if policy is None:
+            return {}
+        if policy.pk not in self._targets:
+            self._targets[policy.pk] = policy_targets(self.by_id.get(policy.pk, policy))
+        return self._targets[policy.pk]
+
+    def for_conversation(self, conversation: Conversation) -> SLAPolicy | None:
+        """The first matching rule's policy, else the default (None when there is neither)."""
+        label_ids: set[int] | None = None
+        attributes: dict | None = None
+        for rule in self.rules:
+            if rule.channel_id is not None and rule.channel_id != conversation.channel_id:
+                continue
+            if rule.priority is not None and rule.priority != conversation.priority:
+                continue
+            if rule.team_id is not None and rule.team_id != conversation.team_id:
+                continue
+            if rule.label_id is not None:
+                if label_ids is None:
+                    label_ids = (
+                        set(conversation.labels.values_list("pk", flat=True))
+                        if conversation.pk is not None
+                        else set()
+                    )
+                if rule.label_id not in label_ids:
+                    continue
+            if rule.customer_attribute:
+                if attributes is None:
+                    attributes = (
+                        conversation.customer.custom_attributes or {}
+                        if conversation.customer_id is not None
+                        else {}
+                    )
+                value = attributes.get(rule.customer_attribute)
+                if value is None or str(value) != rule.customer_attribute_value:
+                    continue
+            return self.by_id[rule.policy_id]
+        return self.default
+
+
+def load_policies() -> PolicySet:
+    policies = list(
+        SLAPolicy.objects.select_related(
+            "calendar", "escalate_team", "escalate_assignee"
+        ).prefetch_related("calendar__periods", "calendar__holidays", "rules")
+    )
+    return PolicySet(policies)

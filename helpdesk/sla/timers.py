@@ -1,0 +1,174 @@
+"""Seams the conversation services call at each timer-relevant moment.
+
+Each function is called inside the service's transaction with the conversation row locked, and
+must not commit. They keep the SLA clock (`helpdesk.sla.clock`) and the conversation's deadline
+columns right, and record met targets (and breaches found at completion) exactly once.
+
+Rules: first response and resolution start when a conversation is created; next response starts
+when the customer writes after the first response and no reply is owed yet; a public agent reply
+ends first/next response (notes never call in here); resolving ends resolution and cancels the
+response targets; pending and snoozed pause every clock and the paused time is not charged.
+When priority, team or labels change, the policy is re-evaluated and deadlines recomputed with
+the time already charged carried over.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from helpdesk.conversations.models import ConversationStatus
+from helpdesk.sla import clock
+from helpdesk.sla.models import SLAEventKind, SLATarget
+from helpdesk.sla.policies import PolicySet, load_policies
+from helpdesk.sla.records import sla_event_record
+
+if TYPE_CHECKING:
+    from helpdesk.conversations.models import Conversation
+
+FIRST = str(SLATarget.FIRST_RESPONSE)
+NEXT = str(SLATarget.NEXT_RESPONSE)
+RESOLUTION = str(SLATarget.RESOLUTION)
+
+
+def _save(conversation: Conversation, at: datetime) -> None:
+    clock.sync_fields(conversation, at=at)
+    if conversation.pk is not None:
+        conversation.save(update_fields=clock.SLA_FIELDS)
+
+
+def _record_completion(
+    conversation: Conversation, completion: clock.Completion, at: datetime
+) -> None:
+    if completion.late and not completion.breach_recorded:
+        sla_event_record(
+            conversation=conversation,
+            target=completion.target,
+            cycle=completion.cycle,
+            kind=SLAEventKind.BREACHED,
+            due_at=completion.due_at,
+            at=min(completion.due_at, at) if completion.due_at else at,
+        )
+    sla_event_record(
+        conversation=conversation,
+        target=completion.target,
+        cycle=completion.cycle,
+        kind=SLAEventKind.MET_LATE if completion.late else SLAEventKind.MET,
+        due_at=completion.due_at,
+        at=at,
+        elapsed=completion.elapsed,
+    )
+
+
+def _start_missing(conversation: Conversation, policies: PolicySet, at: datetime) -> None:
+    """Start the targets the conversation's policy sets but that are not running yet."""
+    if conversation.status == ConversationStatus.RESOLVED:
+        return
+    targets = policies.targets(policies.by_id.get(conversation.sla_policy_id))
+    running = clock.entries(conversation)
+    paused = clock.is_paused(conversation)
+    wanted = [RESOLUTION]
+    if conversation.first_response_at is None:
+        wanted.append(FIRST)
+    elif conversation.waiting_since is not None:
+        wanted.append(NEXT)
+    for name in wanted:
+        if name in targets and name not in running:
+            clock.start(conversation, name, targets[name], at=at, paused=paused)
+
+
+def sla_on_conversation_created(*, conversation: Conversation, at: datetime) -> None:
+    policies = load_policies()
+    if not policies:
+        return
+    conversation.sla_policy = policies.for_conversation(conversation)
+    if conversation.sla_policy is None:
+        return
+    _start_missing(conversation, policies, at)
+    _save(conversation, at)
+
+
+def sla_on_customer_message(*, conversation: Conversation, at: datetime) -> None:
+    policies = load_policies()
+    if not policies:
+        return
+    if conversation.sla_policy_id is None:
+        conversation.sla_policy = policies.for_conversation(conversation)
+        if conversation.sla_policy is None:
+            return
+        _start_missing(conversation, policies, at)
+    running = clock.entries(conversation)
+    targets = policies.targets(policies.by_id.get(conversation.sla_policy_id))
+    waiting_for_first = conversation.first_response_at is None or FIRST in running
+    if not waiting_for_first and NEXT not in running and NEXT in targets:
+        clock.start(conversation, NEXT, targets[NEXT], at=at, paused=clock.is_paused(conversation))
+    _save(conversation, at)
+
+
+def sla_on_agent_reply(*, conversation: Conversation, at: datetime) -> None:
+    running = clock.entries(conversation)
+    if FIRST not in running and NEXT not in running:
+        return
+    policies = load_policies()
+    targets = policies.targets(policies.by_id.get(conversation.sla_policy_id))
+    for name in (FIRST, NEXT):
+        completion = clock.complete(conversation, name, targets.get(name), at)
+        if completion is not None:
+            _record_completion(conversation, completion, at)
+    _save(conversation, at)
+
+
+def sla_on_status_changed(
+    *, conversation: Conversation, old_status: str, new_status: str, at: datetime
+) -> None:
+    running = clock.entries(conversation)
+    if not running and conversation.sla_policy_id is None:
+        return
+    policies = load_policies()
+    targets = policies.targets(policies.by_id.get(conversation.sla_policy_id))
+    paused = clock.PAUSED_STATUSES
+    if new_status == ConversationStatus.RESOLVED:
+        completion = clock.complete(conversation, RESOLUTION, targets.get(RESOLUTION), at)
+        if completion is not None:
+            _record_completion(conversation, completion, at)
+        running.pop(FIRST, None)  # resolved without a reply: nothing is owed any more
+        running.pop(NEXT, None)
+    elif new_status in paused and old_status not in paused:
+        for name, entry in running.items():
+            clock.pause(entry, targets.get(name), at)
+    elif new_status == ConversationStatus.OPEN:
+        for name, entry in list(running.items()):
+            if name in targets:
+                clock.resume(entry, targets[name], at)
+            else:
+                del running[name]
+        if old_status == ConversationStatus.RESOLVED:
+            _start_missing(conversation, policies, at)
+    _save(conversation, at)
+
+
+def sla_on_attributes_changed(*, conversation: Conversation, at: datetime) -> None:
+    """Priority, team, labels or channel changed: re-evaluate the policy, recompute deadlines."""
+    policies = load_policies()
+    if not policies and conversation.sla_policy_id is None:
+        return
+    policy = policies.for_conversation(conversation)
+    if (policy.pk if policy else None) == conversation.sla_policy_id:
+        return
+    old_targets = policies.targets(policies.by_id.get(conversation.sla_policy_id))
+    conversation.sla_policy = policy
+    new_targets = policies.targets(policy)
+    running = clock.entries(conversation)
+    for name, entry in list(running.items()):
+        spec = new_targets.get(name)
+        if spec is None:
+            del running[name]
+            continue
+        if entry.get("since") is not None:
+            # Carry the time charged so far (in the old policy's time mode) into the new one.
+            entry["charged"] = clock.elapsed(entry, old_targets.get(name), at).total_seconds()
+            entry["since"] = at.isoformat()
+        clock.schedule(entry, spec)
+    if policy is not None:
+        _start_missing(conversation, policies, at)
+    _save(conversation, at)

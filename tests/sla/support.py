@@ -1,0 +1,35 @@
+"""Builders for SLA tests: calendars and policies with readable defaults."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Any
+
+from helpdesk.sla.models import BusinessCalendar, OpeningPeriod, SLAPolicy, SLARule
+
+
+def office_calendar(name: str = "Office", tz: str = "Europe/Oslo") -> BusinessCalendar:
+    """Mon-Fri 09:00-17:00."""
+    calendar = BusinessCalendar.objects.create(name=name, time_zone=tz)
+    OpeningPeriod.objects.bulk_create(
+        OpeningPeriod(calendar=calendar, weekday=d, start_time=time(9), end_time=time(17))
+        for d in range(5)
+    )
+    return calendar
+
+
+def policy(name: str = "Standard", **kwargs: Any) -> SLAPolicy:
+    """A 24/7 default policy: first response 60, next response 120, resolution 600 minutes."""
+    defaults: dict[str, Any] = {
+        "is_default": True,
+        "first_response_minutes": 60,
+        "next_response_minutes": 120,
+        "resolution_minutes": 600,
+        "warn_percent": 80,
+    }
+    defaults.update(kwargs)
+    return SLAPolicy.objects.create(name=name, **defaults)
+
+
+def rule(target: SLAPolicy, position: int = 0, **conditions: Any) -> SLARule:
+    return SLARule.objects.create(policy=target, position=position, **conditions)
