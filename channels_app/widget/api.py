@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -103,7 +104,9 @@ def _int_param(request: Request, name: str) -> int | None:
     try:
         return int(value)
     except ValueError as exc:
-        raise DomainError(f"{name}: a message id is a number.", code="invalid") from exc
+        raise DomainError(
+            _("%(name)s: a message id is a number.") % {"name": name}, code="invalid"
+        ) from exc
 
 
 class MessageListView(WidgetAPIView):

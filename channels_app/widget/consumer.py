@@ -1,4 +1,10 @@
-"""The visitor's websocket at /ws/widget/?channel=<public_id>&token=<visitor token>.
+"""The visitor's websocket at /ws/widget/?channel=<public_id>.
+
+The visitor token never travels in the URL (URLs end up in proxy and access logs): the socket is
+accepted for an allowed origin, and the widget's first message must be
+  {"type": "auth", "token": <visitor token>}
+Anything else first, a bad token, or no auth within AUTH_TIMEOUT seconds closes it with 4403,
+after which the widget stops reconnecting.
 
 Server -> widget (small facts; the widget fetches the text over HTTP, so a reconnect catches up
 with `messages?after=<last id>` and never shows a message twice):
@@ -7,6 +13,7 @@ with `messages?after=<last id>` and never shows a message twice):
   {"type": "ready", "subscribed": true | false}
 
 Widget -> server:
+  {"type": "auth", "token": <visitor token>}             first, exactly once
   {"type": "subscribe"}                                  after the first message created a customer
   {"type": "typing", "conversation_id", "typing": bool}  the shopper types (ephemeral)
   {"type": "read", "conversation_id", "up_to": <message id>}
@@ -15,12 +22,15 @@ Widget -> server:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.core.exceptions import ValidationError
 
 from channels_app.widget import origins
 from channels_app.widget.identity import VisitorSession, session_customer, visitor_token_check
@@ -38,16 +48,17 @@ from helpdesk.inboxes.models import Channel, ChannelKind
 TYPING_MIN_INTERVAL = 1.0
 MAX_CONVERSATIONS = 20
 CLOSE_FORBIDDEN = 4403
+AUTH_TIMEOUT = 10.0
 
 
 @database_sync_to_async
-def _authenticate(public_id: str, token: str, origin: str) -> tuple[Channel, VisitorSession]:
+def _widget_channel(public_id: str, origin: str) -> Channel:
     channel = Channel.objects.filter(
         public_id=public_id, kind=ChannelKind.WEB_WIDGET, is_active=True
     ).first()
     if channel is None or not origins.origin_allowed(channel, origin):
         raise DomainError("refused", code="forbidden")
-    return channel, visitor_token_check(channel=channel, token=token)
+    return channel
 
 
 @database_sync_to_async
@@ -95,23 +106,39 @@ def _int(value: Any) -> int | None:
 class WidgetConsumer(AsyncJsonWebsocketConsumer):
     customer_id: int | None = None
     customer_name = ""
+    session: VisitorSession | None = None
+    auth_deadline: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         query = parse_qs(self.scope.get("query_string", b"").decode())
         public_id = (query.get("channel") or [""])[0]
-        token = (query.get("token") or [""])[0]
         origin = origins.normalize_origin(_header(self.scope, b"origin"))
         self.groups_joined: set[str] = set()
         self.conversations: set[int] = set()
         self.last_typing = 0.0
         try:
-            self.channel, self.session = await _authenticate(public_id, token, origin)
-        except (DomainError, ValueError):
+            self.channel = await _widget_channel(public_id, origin)
+        except (DomainError, ValueError, ValidationError):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         if not layer_relays_across_processes():
             relay.ensure_running()  # embedded mode: forward events the worker logged
         await self.accept()
+        self.auth_deadline = asyncio.create_task(self._close_unless_authenticated())
+
+    async def _close_unless_authenticated(self) -> None:
+        await asyncio.sleep(AUTH_TIMEOUT)
+        if self.session is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+
+    async def _authenticate(self, token: Any) -> None:
+        if self.auth_deadline is not None:
+            self.auth_deadline.cancel()
+        try:
+            self.session = visitor_token_check(channel=self.channel, token=str(token or ""))
+        except DomainError:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
         await self._subscribe()
 
     async def _join(self, group: str) -> None:
@@ -120,6 +147,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             self.groups_joined.add(group)
 
     async def _subscribe(self) -> None:
+        assert self.session is not None
         customer_id, name, conversations = await _subscription(self.channel, self.session)
         if customer_id is not None:
             self.customer_id = customer_id
@@ -131,6 +159,10 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "ready", "subscribed": self.customer_id is not None})
 
     async def disconnect(self, code: int) -> None:
+        if self.auth_deadline is not None:
+            self.auth_deadline.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.auth_deadline
         for group in getattr(self, "groups_joined", set()):
             await self.channel_layer.group_discard(group, self.channel_name)
 
@@ -150,6 +182,12 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(content, dict):
             return
         kind = content.get("type")
+        if self.session is None:  # the first message must authenticate
+            if kind == "auth":
+                await self._authenticate(content.get("token"))
+            else:
+                await self.close(code=CLOSE_FORBIDDEN)
+            return
         if kind == "ping":
             await self.send_json({"type": "pong"})
         elif kind == "subscribe":

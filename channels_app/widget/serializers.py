@@ -9,7 +9,14 @@ from django.http import HttpRequest
 from rest_framework import serializers
 
 from channels_app.widget.identity import ShopIdentity
-from helpdesk.conversations.models import Conversation, Message, MessageDirection, SenderType
+from helpdesk.conversations.downloads import attachment_signed_path
+from helpdesk.conversations.models import (
+    AttachmentStatus,
+    Conversation,
+    Message,
+    MessageDirection,
+    SenderType,
+)
 
 PREVIEW_LENGTH = 120
 
@@ -73,8 +80,12 @@ def _author(message: Message) -> str:
 
 
 def message_out(message: Message, request: HttpRequest) -> dict[str, Any]:
+    # The widget's own id for a shopper's message: it replaces the optimistic bubble with the
+    # stored message however the message reaches it (POST answer or catch-up after a lost one).
+    client_id = (message.content_attributes or {}).get("widget_client_id", "")
     return {
         "id": message.pk,
+        "client_id": client_id if message.direction == MessageDirection.INBOUND else "",
         "conversation_id": message.conversation_id,
         "sender": _sender(message),
         "author": _author(message),
@@ -87,7 +98,10 @@ def message_out(message: Message, request: HttpRequest) -> dict[str, Any]:
                 "type": a.content_type,
                 "size": a.size,
                 "status": a.status,
-                "url": request.build_absolute_uri(a.file.url) if a.file else "",
+                # A signed, expiring link: files are never public (re-issued on every fetch).
+                "url": request.build_absolute_uri(attachment_signed_path(a))
+                if a.file and a.status == AttachmentStatus.STORED
+                else "",
             }
             for a in message.attachments.all()
         ],

@@ -6,6 +6,7 @@ customer a widget session speaks for.
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 from django.core.exceptions import ValidationError
@@ -56,9 +57,14 @@ def widget_session_start(
 
     Raises PermissionDenied for a forged/expired token or signature. An unverified claim never
     reaches an existing customer: without a valid signature the session stays the visitor's own.
+    A verified token is only resumed while the page still vouches for a customer: once the shop
+    stops sending an identity (logged out, someone else at the same computer) the session starts
+    over as a fresh anonymous visitor.
     """
     session = visitor_token_check(channel=channel, token=token) if token else new_visitor(channel)
     if identity is None:
+        if session.verified:
+            session = new_visitor(channel)
         return session, session_customer(session)
     check_shop_identity(channel=channel, identity=identity)
     customer = _verified_customer(identity)
@@ -73,6 +79,9 @@ def widget_session_start(
 
 @transaction.atomic
 def _verified_customer(identity: ShopIdentity) -> Customer:
+    """The customer a signed identity names. It resolves only through verified identities: an
+    address someone merely typed into a widget is taken over by the verified customer, and the
+    typist keeps their own conversations (they never see the verified customer's)."""
     email = identity.email.strip()
     if identity.customer_id:
         customer, _created = customer_get_or_create_by_identity(
@@ -80,15 +89,25 @@ def _verified_customer(identity: ShopIdentity) -> Customer:
             address=identity.customer_id,
             name=identity.name,
             verified=True,
+            verified_only=True,
         )
         if email:
-            taken = ContactIdentity.objects.filter(kind=IdentityKind.EMAIL, address=email.lower())
-            if not taken.exclude(customer=customer).exists():
-                identity_attach(customer=customer, kind=IdentityKind.EMAIL, address=email,
-                                verified=True)
+            # Proven for another customer too: leave it there, agents decide whether to merge.
+            with contextlib.suppress(DomainError):
+                identity_attach(
+                    customer=customer,
+                    kind=IdentityKind.EMAIL,
+                    address=email,
+                    verified=True,
+                    take_over_unverified=True,
+                )
         return customer
     customer, _created = customer_get_or_create_by_identity(
-        kind=IdentityKind.EMAIL, address=email, name=identity.name, verified=True
+        kind=IdentityKind.EMAIL,
+        address=email,
+        name=identity.name,
+        verified=True,
+        verified_only=True,
     )
     return customer
 
@@ -114,10 +133,15 @@ def widget_message_send(
 ) -> InboundResult:
     """A shopper's message. Idempotent per (visitor, client id): a retry returns the stored
     message with `created=False`. `conversation_id` continues one of the shopper's conversations
-    (another customer's id is refused)."""
+    (another customer's id is refused); `new_conversation` starts a new one even while another
+    is open; with neither, the domain continues the latest open conversation."""
     check_client_id(client_id)
     if not text.strip() and not attachments:
         raise DomainError(_("Write a message or attach a file."), code="empty")
+    if conversation_id is not None and new_conversation:
+        raise DomainError(
+            _("Continue a conversation or start a new one, not both."), code="invalid"
+        )
     customer = session_customer(session)
     if conversation_id is not None:
         owned = customer is not None and Conversation.objects.filter(
@@ -125,8 +149,6 @@ def widget_message_send(
         ).exists()
         if not owned:
             raise PermissionDenied(_("This conversation is not yours."), code="not_yours")
-    elif new_conversation:
-        conversation_id = None  # see start_new_conversation: the domain continues the open one
     inbound = InboundMessage(
         identity_kind=session.identity_kind,
         identity_address=str(session.customer_id) if session.verified else session.visitor_id,
@@ -139,7 +161,9 @@ def widget_message_send(
         conversation_id=conversation_id,
         content_attributes={"widget_client_id": client_id},
     )
-    return message_receive_inbound(channel=channel, inbound=inbound)
+    return message_receive_inbound(
+        channel=channel, inbound=inbound, new_conversation=new_conversation
+    )
 
 
 def widget_email_store(*, customer: Customer, email: str) -> str:

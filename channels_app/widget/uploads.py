@@ -1,7 +1,8 @@
 """Shopper uploads: images and PDF only, within the shared attachment limits.
 
 The type is taken from the file's first bytes, not from what the browser claims, so a renamed
-executable is refused however it is labelled.
+executable is refused however it is labelled. The file is stored under a server-chosen name
+with the detected type's extension; the shopper's name is display text only.
 """
 
 from __future__ import annotations
@@ -59,7 +60,17 @@ def widget_upload_read(upload: UploadedFile) -> InboundAttachment:
     problem = check_attachment(content_type=content_type, size=size)
     if problem:
         raise UnsupportedType(problem)
-    name = os.path.basename(upload.name or "")[:200] or "attachment"
+    # The content type is the sniffed one: storage derives the file's extension from it.
     return InboundAttachment(
-        content_type=content_type, filename=name, content=upload.read(), size=size
+        content_type=content_type,
+        filename=display_name(upload.name or ""),
+        content=upload.read(),
+        size=size,
     )
+
+
+def display_name(raw: str) -> str:
+    """The shopper's file name, kept only as text to show (escaped), never as a storage path."""
+    name = os.path.basename(raw.replace("\\", "/"))
+    name = "".join(ch for ch in name if ch.isprintable()).strip()
+    return name[:200] or "attachment"

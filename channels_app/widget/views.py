@@ -8,6 +8,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from rest_framework import status
@@ -41,6 +42,13 @@ class WidgetAPIView(APIView):
     channel: Channel
     origin: str = ""
     session: VisitorSession | None = None
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        # Every answer, errors included (origin, rate limit, upload), speaks the widget's
+        # language: it sends `?lang=` on each call. The previous language is restored after.
+        lang = request.GET.get("lang")
+        with translation.override(pick_language(lang) if lang else translation.get_language()):
+            return super().dispatch(request, *args, **kwargs)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
@@ -103,7 +111,11 @@ class WidgetAPIView(APIView):
         return customer
 
     def language(self, value: str | None = None) -> str:
-        return pick_language(value or self.request.query_params.get("lang"))
+        """The widget's language (from the body, else `?lang=`), active for the rest of the
+        request."""
+        language = pick_language(value or self.request.query_params.get("lang"))
+        translation.activate(language)
+        return language
 
 
 @cache_control(public=True, max_age=3600)

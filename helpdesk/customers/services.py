@@ -34,16 +34,24 @@ def customer_get_or_create_by_identity(
     name: str = "",
     locale: str = "",
     verified: bool = False,
+    verified_only: bool = False,
 ) -> tuple[Customer, bool]:
     """Return the customer behind (kind, address), creating customer and identity if new.
 
     Safe under concurrency: the (kind, address) unique constraint decides a race, and the loser
     reads the winner's row. A phone number also finds the WhatsApp identity of the same number
     (and vice versa); the missing sibling identity is then added to that customer.
+
+    `verified_only=True` is for a proven claim (a shop-signed widget identity): the address then
+    resolves only through a *verified* identity. An unverified identity of that address is taken
+    over by a new customer (moved there and marked verified); the customer that held it keeps
+    its conversations. So nobody can pre-claim an address and collect its owner's history.
     """
     address = normalize_address(kind, address)
     if not address:
         raise DomainError("An identity needs an address.", code="missing_address")
+    if verified_only:
+        return _get_or_create_verified(kind=kind, address=address, name=name, locale=locale)
     for _attempt in range(2):
         customer = customer_find_by_identity(kind=kind, address=address)
         if customer is not None:
@@ -65,12 +73,69 @@ def customer_get_or_create_by_identity(
     raise DomainError("Could not resolve the customer identity.", code="identity_race")
 
 
+class _LostRace(Exception):
+    """Another request attached the address between our read and our write."""
+
+
+def _get_or_create_verified(
+    *, kind: str, address: str, name: str, locale: str
+) -> tuple[Customer, bool]:
+    for _attempt in range(2):
+        identity = (
+            ContactIdentity.objects.select_related("customer")
+            .filter(kind=kind, address=address, verified=True)
+            .first()
+        )
+        if identity is not None:
+            customer = identity.customer
+            if name and not customer.name:
+                customer.name = name[:200]
+                customer.save(update_fields=["name", "updated_at"])
+            return _follow_merge(customer), False
+        try:
+            with transaction.atomic():
+                customer = Customer.objects.create(name=name[:200], locale=locale)
+                identity = identity_attach(
+                    customer=customer, kind=kind, address=address, verified=True,
+                    take_over_unverified=True,
+                )
+                if identity.customer_id != customer.pk:
+                    raise _LostRace
+            return customer, True
+        except (IntegrityError, DomainError, _LostRace):
+            continue  # another proven claim won the race: read its customer
+    raise DomainError("Could not resolve the customer identity.", code="identity_race")
+
+
 def identity_attach(
-    *, customer: Customer, kind: str, address: str, verified: bool = False
+    *,
+    customer: Customer,
+    kind: str,
+    address: str,
+    verified: bool = False,
+    take_over_unverified: bool = False,
 ) -> ContactIdentity:
-    """Add an identity to a customer. Refuses an address that belongs to someone else."""
+    """Add an identity to a customer. Refuses an address that belongs to someone else.
+
+    With `verified=True, take_over_unverified=True` (a proven claim) an *unverified* identity of
+    the address is moved to `customer` and marked verified instead (the row is locked; the
+    previous holder keeps its conversations); a verified one elsewhere is still refused.
+    """
     address = normalize_address(kind, address)
-    existing = ContactIdentity.objects.filter(kind=kind, address=address).first()
+    if verified and take_over_unverified:
+        with transaction.atomic():
+            existing = (
+                ContactIdentity.objects.select_for_update()
+                .filter(kind=kind, address=address)
+                .first()
+            )
+            if existing is not None and not existing.verified:
+                existing.customer = customer
+                existing.verified = True
+                existing.save(update_fields=["customer", "verified"])
+                return existing
+    else:
+        existing = ContactIdentity.objects.filter(kind=kind, address=address).first()
     if existing is not None:
         if existing.customer_id != customer.pk:
             raise DomainError(

@@ -33,8 +33,10 @@
   var state = {
     token: store("get"), open: false, conv: null, lastId: 0, firstId: 0, seen: {},
     ws: null, wsTries: 0, subscribed: false, session: null, booting: null, typingTimer: 0,
-    lastTyping: 0, pending: {}, upload: null, file: null
+    lastTyping: 0, pending: {}, upload: null, file: null, starting: null, wsRefused: false,
+    pingTimer: 0, pongDue: false
   };
+  var PING_EVERY = 25000;  // a socket that misses one pong for this long is dead: reconnect
 
   function store(op, value) {
     try {
@@ -202,7 +204,8 @@
       headers["Content-Type"] = "application/json";
       body = JSON.stringify(body);
     }
-    return fetch(API + path, { method: options.method || "GET", headers: headers, body: body,
+    var url = API + path + (path.indexOf("?") < 0 ? "?" : "&") + "lang=" + lang;
+    return fetch(url, { method: options.method || "GET", headers: headers, body: body,
       mode: "cors", credentials: "omit" })
       .then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (data) {
@@ -240,6 +243,7 @@
     }).then(function (data) {
       state.session = data;
       state.token = data.token;
+      state.wsRefused = false;
       store("set", data.token);
       expect.textContent = data.expectation;
       applyStrings();
@@ -279,20 +283,29 @@
     var anchor = prepend ? body.querySelector(".msg,.more-wrap") : null;
     var atBottom = body.scrollHeight - body.scrollTop - body.clientHeight < 40;
     list.forEach(function (m) {
-      if (state.seen[m.id]) return;  // already shown: a catch-up never duplicates
-      state.seen[m.id] = true;
-      if (m.client_id && state.pending[m.client_id]) {
+      if (m.client_id && state.pending[m.client_id]) {  // the stored copy of an optimistic bubble
         state.pending[m.client_id].remove();
         delete state.pending[m.client_id];
       }
+      if (state.seen[m.id]) return;  // already shown: a catch-up never duplicates
+      state.seen[m.id] = true;
       var node = messageNode(m);
-      if (prepend && anchor) body.insertBefore(node, anchor); else body.insertBefore(node, tail);
+      body.insertBefore(node, m.id > state.lastId ? tail : (laterNode(m.id) || anchor || tail));
       if (m.id > state.lastId) state.lastId = m.id;
       if (!state.firstId || m.id < state.firstId) state.firstId = m.id;
       if (m.sender !== "you") typing.textContent = "";
     });
     if (!prepend && (atBottom || list.length)) body.scrollTop = body.scrollHeight;
     markRead();
+  }
+
+  function laterNode(id) {  // the first shown message newer than `id`: order is by id
+    var nodes = body.querySelectorAll(".msg[data-id]");
+    for (var i = 0; i < nodes.length; i++) {
+      var other = Number(nodes[i].getAttribute("data-id"));
+      if (other && other > id) return nodes[i];
+    }
+    return null;
   }
 
   var tail = el("div");  // the "after sending" notes live below the messages
@@ -418,6 +431,18 @@
       body.scrollTop = body.scrollHeight;
       state.pending[id] = node;
     }
+    // The first message of a new conversation creates it: later ones wait and continue it.
+    if (!state.conv && state.starting) {
+      return state.starting.then(function () { return send(text, file, id, node); });
+    }
+    var done = post(text, file, id, node);
+    if (!state.conv) {
+      state.starting = done.then(function () { state.starting = null; });
+    }
+    return done;
+  }
+
+  function post(text, file, id, node) {
     var payload = { client_id: id, text: text, lang: lang, conversation_id: state.conv,
       new_conversation: !state.conv };
     var requestBody = payload;
@@ -431,7 +456,7 @@
     showError("");
     return api("messages", { method: "POST", body: requestBody }).then(function (data) {
       var m = data.message;
-      m.client_id = id;
+      m.client_id = m.client_id || id;
       var first = !state.session.has_history;
       state.session.has_history = true;
       state.session.awaiting_reply = data.awaiting_reply;
@@ -483,7 +508,8 @@
     var file = fileInput.files[0];
     var upload = state.session && state.session.upload;
     if (file && upload && file.size > upload.max_bytes) {
-      showError(t("error"));
+      var mb = Math.round(upload.max_bytes / 104857.6) / 10;
+      showError(t("too_large").replace("{size}", mb + " MB"));
       file = null;
     }
     setFile(file || null);
@@ -509,24 +535,35 @@
   }
 
   function connect(subscribe) {
+    if (state.wsRefused) return;  // the server said no (4403): a new session may say yes
     if (state.ws && state.ws.readyState <= 1) {
       if (subscribe) wsSend({ type: "subscribe" });
       return;
     }
-    var url = BASE.replace(/^http/, "ws") + state.session.ws_path + "?channel=" + CHANNEL +
-      "&token=" + encodeURIComponent(state.token);
-    var ws = new WebSocket(url);
+    // The token goes in the first message, never in the URL (URLs end up in logs).
+    var ws = new WebSocket(BASE.replace(/^http/, "ws") + state.session.ws_path + "?channel=" +
+      CHANNEL);
     state.ws = ws;
     ws.onopen = function () {
-      state.wsTries = 0;
-      offline.hidden = true;
-      catchUp();
+      ws.send(JSON.stringify({ type: "auth", token: state.token }));
+      state.pongDue = false;
+      clearInterval(state.pingTimer);
+      state.pingTimer = setInterval(function () {
+        if (state.pongDue) return dropped(ws, 0);  // no answer since the last ping: dead
+        state.pongDue = true;
+        wsSend({ type: "ping" });
+      }, PING_EVERY);
     };
     ws.onmessage = function (event) {
       var data;
+      state.pongDue = false;  // anything from the server proves the socket alive
       try { data = JSON.parse(event.data); } catch (e) { return; }
-      if (data.type === "ready") state.subscribed = data.subscribed;
-      else if (data.type === "message") onMessageEvent(data);
+      if (data.type === "ready") {
+        state.subscribed = data.subscribed;
+        state.wsTries = 0;
+        offline.hidden = true;
+        catchUp();  // after subscribing, so nothing falls between the two
+      } else if (data.type === "message") onMessageEvent(data);
       else if (data.type === "typing" && data.conversation_id === state.conv) {
         typing.textContent = data.typing ? t("typing") : "";
         clearTimeout(state.typingTimer);
@@ -534,14 +571,24 @@
           6000);
       }
     };
-    ws.onclose = function () {
-      if (state.ws !== ws) return;
-      state.ws = null;
-      state.subscribed = false;
-      if (state.open) offline.hidden = false;
-      var delay = Math.min(30000, 500 * Math.pow(2, state.wsTries++));
-      setTimeout(function () { if (!state.ws) connect(); }, delay);
-    };
+    ws.onclose = function (event) { dropped(ws, event.code); };
+  }
+
+  function dropped(ws, code) {
+    if (state.ws !== ws) return;
+    state.ws = null;
+    state.subscribed = false;
+    clearInterval(state.pingTimer);
+    ws.onclose = ws.onmessage = null;
+    try { ws.close(); } catch (e) { /* already closed */ }
+    if (code === 4403) {  // refused: retrying cannot help (a new page session may)
+      state.wsRefused = true;
+      offline.hidden = true;
+      return;
+    }
+    if (state.open) offline.hidden = false;
+    var delay = Math.min(30000, 500 * Math.pow(2, state.wsTries++));
+    setTimeout(function () { if (!state.ws) connect(); }, delay);
   }
 
   function catchUp() {

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from helpdesk.conversations.models import Conversation, Message
@@ -14,6 +15,7 @@ from helpdesk.conversations.services import (
     conversation_change_status,
     message_receive_inbound,
 )
+from helpdesk.core.errors import DomainError
 from helpdesk.customers.models import ContactIdentity, Customer
 from tests.support import factories
 
@@ -168,3 +170,90 @@ def test_message_receive_inbound_concurrent_duplicates_store_one(sms_channel):
     assert Message.objects.filter(external_id="SMrace").count() == 1
     assert Customer.objects.count() == 1
     assert Conversation.objects.count() == 1
+
+
+def test_message_receive_inbound_new_conversation_starts_one_while_another_is_open(sms_channel):
+    first = message_receive_inbound(channel=sms_channel, inbound=sms(sid="SM1"))
+    second = message_receive_inbound(
+        channel=sms_channel, inbound=sms(sid="SM2"), new_conversation=True
+    )
+    assert second.conversation_created
+    assert second.message.conversation_id != first.message.conversation_id
+    # The default still continues the latest open conversation.
+    third = message_receive_inbound(channel=sms_channel, inbound=sms(sid="SM3"))
+    assert third.message.conversation_id == second.message.conversation_id
+    assert Conversation.objects.get(pk=first.message.conversation_id).status == "open"
+
+
+def test_message_receive_inbound_new_conversation_with_a_conversation_id_is_refused(sms_channel):
+    first = message_receive_inbound(channel=sms_channel, inbound=sms(sid="SM1"))
+    inbound = InboundMessage(
+        identity_kind="phone",
+        identity_address="+4790000001",
+        text="x",
+        external_id="SM2",
+        conversation_id=first.message.conversation_id,
+    )
+    with pytest.raises(DomainError):
+        message_receive_inbound(channel=sms_channel, inbound=inbound, new_conversation=True)
+
+
+def test_message_receive_inbound_stores_files_under_a_server_name(sms_channel):
+    attachment = InboundAttachment(
+        content_type="application/pdf", filename="../invoice.html", content=b"%PDF-1.4 x"
+    )
+    inbound = InboundMessage(
+        identity_kind="email",
+        identity_address="ana@example.test",
+        text="see attached",
+        external_id="MAIL1",
+        attachments=(attachment,),
+    )
+    stored = message_receive_inbound(channel=sms_channel, inbound=inbound).message
+    saved = stored.attachments.get()
+    assert saved.filename == "../invoice.html"  # display text, escaped wherever it is shown
+    assert saved.file.name.startswith("attachments/") and saved.file.name.endswith(".pdf")
+    assert "invoice" not in saved.file.name and ".." not in saved.file.name
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_message_receive_inbound_racing_a_merge_lands_on_the_survivor(sms_channel):
+    """The identity lookup sees the customer about to be merged away; the message still lands
+    on the surviving customer once the merge commits."""
+    from helpdesk.customers.services import customer_merge
+
+    source = message_receive_inbound(channel=sms_channel, inbound=sms(sid="SMm1"))
+    source_customer = source.message.conversation.customer
+    target = factories.CustomerFactory(name="Survivor")
+    merged = threading.Event()
+    results, errors = [], []
+
+    def merge() -> None:
+        try:
+            with transaction.atomic():
+                customer_merge(source=source_customer, target=target)
+                merged.set()
+                time.sleep(0.5)  # hold the locks while the message arrives
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            merged.set()
+            connection.close()
+
+    def deliver() -> None:
+        try:
+            merged.wait(5)
+            results.append(message_receive_inbound(channel=sms_channel, inbound=sms(sid="SMm2")))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=merge), threading.Thread(target=deliver)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert results[0].message.conversation.customer_id == target.pk

@@ -103,3 +103,67 @@ def test_customer_update_changes_only_given_fields_and_validates_time_zone(event
     assert events.types() == ["customer.updated"]
     with pytest.raises(DomainError):
         customer_update(customer=customer, time_zone="Mars/Olympus")
+
+
+def test_customer_get_or_create_by_identity_default_still_matches_unverified():
+    # SMS, WhatsApp and email keep their behaviour: any identity of the address matches.
+    holder = factories.IdentityFactory(kind="phone", address="+4790000003").customer
+    found, created = customer_get_or_create_by_identity(
+        kind="whatsapp", address="+4790000003", verified=True
+    )
+    assert found.pk == holder.pk and not created
+
+
+def test_customer_get_or_create_by_identity_verified_only_takes_over_unverified():
+    channel = factories.ChannelFactory(kind="web_widget")
+    claimer = factories.IdentityFactory(kind="email", address="ada@example.test").customer
+    factories.ConversationFactory(customer=claimer, channel=channel)
+
+    owner, created = customer_get_or_create_by_identity(
+        kind="email", address="Ada@Example.test", name="Ada", verified=True, verified_only=True
+    )
+
+    assert created and owner.pk != claimer.pk and owner.name == "Ada"
+    identity = ContactIdentity.objects.get(kind="email", address="ada@example.test")
+    assert identity.customer_id == owner.pk and identity.verified
+    assert Conversation.objects.filter(customer=claimer).count() == 1
+    assert Conversation.objects.filter(customer=owner).count() == 0
+    again, created_again = customer_get_or_create_by_identity(
+        kind="email", address="ada@example.test", verified=True, verified_only=True
+    )
+    assert again.pk == owner.pk and not created_again
+
+
+def test_customer_get_or_create_by_identity_verified_only_finds_verified_owner():
+    owner = factories.IdentityFactory(
+        kind="email", address="bo@example.test", verified=True
+    ).customer
+    found, created = customer_get_or_create_by_identity(
+        kind="email", address="bo@example.test", verified=True, verified_only=True
+    )
+    assert found.pk == owner.pk and not created
+
+
+def test_identity_attach_take_over_moves_only_unverified_addresses():
+    customer = factories.CustomerFactory()
+    factories.IdentityFactory(kind="email", address="free@example.test")
+    moved = identity_attach(
+        customer=customer,
+        kind="email",
+        address="free@example.test",
+        verified=True,
+        take_over_unverified=True,
+    )
+    assert moved.customer_id == customer.pk and moved.verified
+    factories.IdentityFactory(kind="email", address="proven@example.test", verified=True)
+    with pytest.raises(DomainError):
+        identity_attach(
+            customer=customer,
+            kind="email",
+            address="proven@example.test",
+            verified=True,
+            take_over_unverified=True,
+        )
+    with pytest.raises(DomainError):  # without the keyword nothing changes
+        identity_attach(customer=factories.CustomerFactory(), kind="email",
+                        address="free@example.test", verified=True)

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 
-def check_attachment(*, content_type: str, size: int | None) -> str:
-    """Return '' when the attachment is acceptable, else a reason a person can read."""
+def check_attachment(*, content_type: str, size: int | None, type_known: bool = False) -> str:
+    """Return '' when the attachment is acceptable, else a reason a person can read.
+
+    `type_known=True` once the content type is final (fetched media): no type is then refused.
+    Without it an empty type checks the size only (a caller that has not sniffed the type yet).
+    """
     base_type = (content_type or "").split(";")[0].strip().lower()
+    if not base_type and type_known:
+        return _("Files of unknown type are not accepted.")
     if base_type and base_type not in settings.ATTACHMENT_ALLOWED_TYPES:
         return _("Files of type %(type)s are not accepted.") % {"type": base_type}
     if size is not None and size > settings.ATTACHMENT_MAX_BYTES:
@@ -18,3 +26,28 @@ def check_attachment(*, content_type: str, size: int | None) -> str:
             "limit": filesizeformat(settings.ATTACHMENT_MAX_BYTES),
         }
     return ""
+
+
+# Extensions for the accepted types; anything else is stored as opaque bytes.
+STORAGE_EXTENSIONS: dict[str, str] = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+    "application/pdf": ".pdf",
+    "audio/ogg": ".ogg",
+    "audio/mpeg": ".mp3",
+    "audio/amr": ".amr",
+    "video/mp4": ".mp4",
+    "text/plain": ".txt",
+    "text/vcard": ".vcf",
+}
+
+
+def attachment_storage_name(content_type: str) -> str:
+    """The name a file is stored under: random, with the extension of its checked content type.
+
+    Never the sender's name: a file called `x.html` that starts with `GIF89a` is stored as
+    `<random>.gif`. The sender's name is kept only as display text (`Attachment.filename`)."""
+    base_type = (content_type or "").split(";")[0].strip().lower()
+    return f"{uuid.uuid4().hex}{STORAGE_EXTENSIONS.get(base_type, '.bin')}"

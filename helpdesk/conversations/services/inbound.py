@@ -22,7 +22,10 @@ from helpdesk.conversations.models import (
     SenderType,
 )
 from helpdesk.conversations.services.activity import activity_record
-from helpdesk.conversations.services.attachments import check_attachment
+from helpdesk.conversations.services.attachments import (
+    attachment_storage_name,
+    check_attachment,
+)
 from helpdesk.core.errors import DomainError
 from helpdesk.core.jobs import enqueue_on_commit
 from helpdesk.customers.models import Customer
@@ -81,21 +84,35 @@ def _existing(channel: Channel, external_id: str | None) -> Message | None:
     )
 
 
-def message_receive_inbound(*, channel: Channel, inbound: InboundMessage) -> InboundResult:
+def message_receive_inbound(
+    *, channel: Channel, inbound: InboundMessage, new_conversation: bool = False
+) -> InboundResult:
     """Store a customer message: find or create the customer by identity, continue or reopen
     their conversation on this channel or start one, and record attachments.
 
+    `new_conversation=True` (the customer asked for a fresh thread, e.g. the widget's "New
+    conversation") always starts a conversation instead of continuing the open one; it cannot
+    be combined with `inbound.conversation_id`.
+
     Idempotent on (channel, external_id): a repeat returns the stored message with
-    `created=False`, also when two deliveries race (the unique constraint decides). Events and
-    jobs (media fetch) fire after commit.
+    `created=False`, also when two deliveries race (the unique constraint decides), so a retried
+    first message of a new conversation never opens a second one. Events and jobs (media fetch)
+    fire after commit.
     """
+    if new_conversation and inbound.conversation_id is not None:
+        raise DomainError(
+            "A message either continues a conversation or starts a new one.",
+            code="bad_conversation",
+        )
     existing = _existing(channel, inbound.external_id)
     if existing is not None:
         return InboundResult(message=existing, created=False)
     for attempt in range(2):
         try:
             with transaction.atomic():
-                return _receive(channel=channel, inbound=inbound)
+                return _receive(
+                    channel=channel, inbound=inbound, new_conversation=new_conversation
+                )
         except IntegrityError:
             existing = _existing(channel, inbound.external_id)
             if existing is not None:
@@ -120,7 +137,12 @@ def _resolve_customer(inbound: InboundMessage) -> Customer:
 
 
 def _conversation_for(
-    *, channel: Channel, customer: Customer, inbound: InboundMessage, now: datetime
+    *,
+    channel: Channel,
+    customer: Customer,
+    inbound: InboundMessage,
+    now: datetime,
+    new_conversation: bool = False,
 ) -> tuple[Conversation, bool]:
     qs = Conversation.objects.select_for_update().filter(customer=customer, channel=channel)
     if inbound.conversation_id is not None:
@@ -128,7 +150,7 @@ def _conversation_for(
         if conversation is None:
             raise DomainError("Unknown conversation for this customer.", code="bad_conversation")
         return conversation, False
-    conversation = qs.order_by("-created_at", "-pk").first()
+    conversation = None if new_conversation else qs.order_by("-created_at", "-pk").first()
     if conversation is not None:
         if conversation.status != ConversationStatus.RESOLVED:
             return conversation, False
@@ -165,13 +187,24 @@ def _wake(conversation: Conversation, *, now: datetime) -> None:
     )
 
 
-def _receive(*, channel: Channel, inbound: InboundMessage) -> InboundResult:
+def _receive(
+    *, channel: Channel, inbound: InboundMessage, new_conversation: bool
+) -> InboundResult:
     now = timezone.now()
     customer = _resolve_customer(inbound)
     # Serialize inbound handling per customer so two messages never open two conversations.
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    # A merge may have committed while we waited for the lock: follow it to the survivor.
+    for _hop in range(10):
+        if customer.merged_into_id is None:
+            break
+        customer = Customer.objects.select_for_update().get(pk=customer.merged_into_id)
     conversation, conversation_created = _conversation_for(
-        channel=channel, customer=customer, inbound=inbound, now=now
+        channel=channel,
+        customer=customer,
+        inbound=inbound,
+        now=now,
+        new_conversation=new_conversation,
     )
     if conversation_created:
         timers.sla_on_conversation_created(conversation=conversation, at=now)
@@ -223,7 +256,8 @@ def _store_attachment(message: Message, item: InboundAttachment) -> Attachment:
         return attachment
     if item.content is not None:
         attachment.status = AttachmentStatus.STORED
-        attachment.file.save(item.filename or "attachment", ContentFile(item.content), save=False)
+        name = attachment_storage_name(item.content_type)
+        attachment.file.save(name, ContentFile(item.content), save=False)
         attachment.save()
     else:
         attachment.status = AttachmentStatus.PENDING

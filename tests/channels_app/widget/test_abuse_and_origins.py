@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,30 @@ def test_rate_limit_per_visitor_answers_429_with_a_clear_message(shop_channel, v
     assert other.send("hi").status_code == 201
 
 
+def test_errors_speak_the_widget_language(shop_channel, visitor, monkeypatch):
+    from django.utils import translation
+
+    from channels_app.widget import views
+
+    def tagged(message: str) -> str:
+        return f"[{translation.get_language()}] {message}"
+
+    monkeypatch.setattr(ratelimit, "_", tagged)
+    monkeypatch.setattr(views, "_", tagged)
+    shop_channel.settings["rate_limits"] = {"message_per_visitor": 0}
+    shop_channel.save()
+    url = visitor.url("messages") + "?lang=es"
+    limited = visitor.client.post(
+        url, {"client_id": "client-msg-0001", "text": "hola"}, content_type="application/json",
+        headers={"X-Widget-Token": visitor.token},
+    )
+    assert limited.status_code == 429 and limited.json()["detail"].startswith("[es] ")
+    refused = WidgetClient(shop_channel, origin="https://evil.example").get("conversations",
+                                                                              lang="fr")
+    assert refused.status_code == 403 and refused.json()["detail"].startswith("[fr] ")
+    assert translation.get_language() == "en"  # restored after the request
+
+
 def test_rate_limit_per_ip_covers_many_visitors(shop_channel):
     shop_channel.settings["rate_limits"] = {"session_per_ip": 3}
     shop_channel.save()
@@ -110,6 +135,35 @@ def test_upload_image_is_stored_with_the_message(visitor):
     assert attachment.message.text == "the damage"
     shown = response.json()["message"]["attachments"][0]
     assert shown["name"] == "photo.png" and shown["url"].startswith("http")
+
+
+def test_upload_is_stored_under_a_server_name_with_the_detected_extension(visitor):
+    response = visitor.upload(b"GIF89a<script>alert(1)</script>", "x.html", "text/html")
+    assert response.status_code == 201, response.json()
+    attachment = Attachment.objects.get()
+    stored = Path(attachment.file.name)
+    assert attachment.content_type == "image/gif" and stored.suffix == ".gif"
+    assert re.fullmatch(r"[0-9a-f]{32}", stored.stem), stored  # random, not the shopper's
+    assert attachment.filename == "x.html"  # the shopper's name, kept as display text only
+    shown = response.json()["message"]["attachments"][0]
+    assert shown["name"] == "x.html" and "/files/" in shown["url"]
+    served = visitor.client.get(shown["url"])  # the signed link serves it inert
+    assert served["Content-Type"] == "image/gif"
+    assert "sandbox" in served["Content-Security-Policy"]
+
+
+def test_upload_name_with_a_path_is_display_text_only(visitor):
+    assert visitor.upload(PNG, "../../static/evil.png", "image/png").status_code == 201
+    attachment = Attachment.objects.get()
+    assert attachment.filename == "evil.png"
+    assert attachment.file.name.startswith("attachments/") and "evil" not in attachment.file.name
+
+
+def test_upload_goes_to_the_temporary_media_root(visitor):
+    visitor.upload(PNG, "photo.png", "image/png")
+    path = Path(Attachment.objects.get().file.path).resolve()
+    assert path.is_relative_to(Path(django_settings.MEDIA_ROOT).resolve())
+    assert not path.is_relative_to((Path(django_settings.BASE_DIR) / "media").resolve())
 
 
 def test_upload_pdf_without_text_is_accepted(visitor):

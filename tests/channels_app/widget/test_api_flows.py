@@ -49,6 +49,15 @@ def test_send_starts_conversation_and_history_shows_it(visitor, events):
     assert "message.created" in events.types()
 
 
+def test_message_out_carries_the_widget_client_id(visitor, agent):
+    sent = visitor.send("Hello", client_id="client-msg-0042").json()["message"]
+    assert sent["client_id"] == "client-msg-0042"
+    conversation = Message.objects.get(pk=sent["id"]).conversation
+    message_send_reply(conversation=conversation, author=agent, text="Hi!")
+    listed = visitor.get(f"conversations/{conversation.pk}/messages").json()["messages"]
+    assert [m["client_id"] for m in listed] == ["client-msg-0042", ""]
+
+
 def test_send_retry_with_same_client_id_is_idempotent(visitor):
     first = visitor.send("Hello", client_id="client-msg-0001")
     second = visitor.send("Hello", client_id="client-msg-0001")
@@ -152,7 +161,9 @@ def test_verified_customer_sees_same_history_on_another_device(shop_channel):
 
 
 def test_verified_email_finds_existing_customer_history(shop_channel):
-    existing = factories.IdentityFactory(kind="email", address="ada@example.com").customer
+    existing = factories.IdentityFactory(
+        kind="email", address="ada@example.com", verified=True
+    ).customer
     client = WidgetClient(shop_channel)
     identity = signed_identity(shop_channel, customer_id="")
     assert client.start(identity=identity).json()["verified"] is True

@@ -24,12 +24,21 @@ def run(scenario: Callable[[], Awaitable[None]]) -> None:
     async_to_sync(scenario)()
 
 
-def communicator(channel: Any, token: str, origin: str = SHOP_ORIGIN) -> WebsocketCommunicator:
+def communicator(channel: Any, origin: str = SHOP_ORIGIN) -> WebsocketCommunicator:
     return WebsocketCommunicator(
         WidgetConsumer.as_asgi(),
-        f"/ws/widget/?channel={channel.public_id}&token={token}",
+        f"/ws/widget/?channel={channel.public_id}",
         headers=[(b"origin", origin.encode())],
     )
+
+
+async def signed_in(channel: Any, token: str) -> WebsocketCommunicator:
+    """A connected socket that sent its visitor token as the first message."""
+    ws = communicator(channel)
+    connected, _code = await ws.connect()
+    assert connected
+    await ws.send_json_to({"type": "auth", "token": token})
+    return ws
 
 
 async def expect(ws: WebsocketCommunicator, **fields: Any) -> dict[str, Any]:
@@ -49,22 +58,48 @@ def conversation_with_visitor(shop_channel: Any) -> tuple[WidgetClient, Any]:
     return visitor, Message.objects.get(text="hello").conversation
 
 
-def test_consumer_refuses_other_origin(shop_channel, conversation_with_visitor):
-    visitor, _ = conversation_with_visitor
-
+def test_consumer_refuses_other_origin(shop_channel):
     async def scenario() -> None:
-        ws = communicator(shop_channel, visitor.token, origin="https://evil.example")
-        connected, _code = await ws.connect()
-        assert not connected
+        ws = communicator(shop_channel, origin="https://evil.example")
+        connected, code = await ws.connect()
+        assert not connected and code == 4403
 
     run(scenario)
 
 
 def test_consumer_refuses_forged_token(shop_channel):
     async def scenario() -> None:
-        ws = communicator(shop_channel, "forged")
-        connected, _code = await ws.connect()
-        assert not connected
+        ws = await signed_in(shop_channel, "forged")
+        assert await ws.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+
+    run(scenario)
+
+
+def test_consumer_ignores_a_token_in_the_url(shop_channel, conversation_with_visitor):
+    visitor, _ = conversation_with_visitor
+
+    async def scenario() -> None:
+        ws = WebsocketCommunicator(
+            WidgetConsumer.as_asgi(),
+            f"/ws/widget/?channel={shop_channel.public_id}&token={visitor.token}",
+            headers=[(b"origin", SHOP_ORIGIN.encode())],
+        )
+        assert (await ws.connect())[0]
+        await ws.send_json_to({"type": "subscribe"})  # not authenticated: refused
+        assert await ws.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+
+    run(scenario)
+
+
+def test_consumer_closes_a_socket_that_never_authenticates(shop_channel, monkeypatch):
+    from channels_app.widget import consumer
+
+    monkeypatch.setattr(consumer, "AUTH_TIMEOUT", 0.05)
+
+    async def scenario() -> None:
+        ws = communicator(shop_channel)
+        assert (await ws.connect())[0]
+        assert await ws.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
 
     run(scenario)
 
@@ -74,9 +109,7 @@ def test_consumer_delivers_agent_reply_but_never_notes(shop_channel, conversatio
     agent = factories.AgentFactory()
 
     async def scenario() -> None:
-        ws = communicator(shop_channel, visitor.token)
-        connected, _ = await ws.connect()
-        assert connected
+        ws = await signed_in(shop_channel, visitor.token)
         assert await ws.receive_json_from(timeout=3) == {"type": "ready", "subscribed": True}
         await database_sync_to_async(note_create)(
             conversation=conversation, author=agent, text="secret note"
@@ -98,8 +131,7 @@ def test_consumer_subscribe_after_first_message(shop_channel):
     visitor.start()
 
     async def scenario() -> None:
-        ws = communicator(shop_channel, visitor.token)
-        assert (await ws.connect())[0]
+        ws = await signed_in(shop_channel, visitor.token)
         assert await ws.receive_json_from(timeout=3) == {"type": "ready", "subscribed": False}
         await database_sync_to_async(visitor.send)("first message")
         await ws.send_json_to({"type": "subscribe"})
@@ -116,8 +148,7 @@ def test_consumer_typing_both_ways(shop_channel, conversation_with_visitor):
     async def scenario() -> None:
         agent_side = await layer.new_channel("console.")
         await layer.group_add(conversation_group(conversation.pk), agent_side)
-        ws = communicator(shop_channel, visitor.token)
-        assert (await ws.connect())[0]
+        ws = await signed_in(shop_channel, visitor.token)
         await ws.receive_json_from(timeout=3)
         # The shopper types: the console's presence shape reaches the conversation group.
         await ws.send_json_to(
@@ -163,8 +194,7 @@ def test_consumer_ignores_typing_for_someone_elses_conversation(shop_channel):
     async def scenario() -> None:
         spy = await layer.new_channel("spy.")
         await layer.group_add(conversation_group(other.pk), spy)
-        ws = communicator(shop_channel, visitor.token)
-        assert (await ws.connect())[0]
+        ws = await signed_in(shop_channel, visitor.token)
         await ws.receive_json_from(timeout=3)
         await ws.send_json_to({"type": "typing", "conversation_id": other.pk, "typing": True})
         await ws.send_json_to({"type": "ping"})
@@ -184,8 +214,7 @@ def test_consumer_read_marks_replies_read(shop_channel, conversation_with_visito
     reply = message_send_reply(conversation=conversation, author=agent, text="hi!")
 
     async def scenario() -> None:
-        ws = communicator(shop_channel, visitor.token)
-        assert (await ws.connect())[0]
+        ws = await signed_in(shop_channel, visitor.token)
         await ws.receive_json_from(timeout=3)
         await ws.send_json_to(
             {"type": "read", "conversation_id": conversation.pk, "up_to": reply.pk}
