@@ -2,7 +2,9 @@
 
 Twilio media URLs need the channel's basic auth and redirect to storage; right after the
 webhook they can briefly answer 404, so a short 404 is retried a few times. The result is
-always visible: stored, refused (size/type) or failed with a reason — never a lost message.
+always visible: stored, refused (size/type) or failed with a reason — never a lost message,
+never a placeholder left "fetching": any error fails it, a fetch gives up before the job's
+timeout, and `attachments_fail_stale` (scheduled) fails one whose job was killed.
 Credentials are only sent to Twilio's API host; `requests` drops them on cross-host redirects.
 """
 
@@ -10,19 +12,24 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from channels_app.twilio import config
 from channels_app.twilio.client import rebase_url
 from helpdesk.conversations.events import broadcast_message
 from helpdesk.conversations.models import Attachment, AttachmentStatus
-from helpdesk.conversations.services.attachments import check_attachment
+from helpdesk.conversations.services.attachments import (
+    attachment_storage_name,
+    check_attachment,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +53,10 @@ class _Refused(Exception):
     pass
 
 
+class _TooSlow(Exception):
+    pass
+
+
 def _auth_for(attachment: Attachment, url: str) -> tuple[str, str] | None:
     channel = attachment.message.channel
     if channel.kind not in config.TWILIO_KINDS:
@@ -60,11 +71,14 @@ def _auth_for(attachment: Attachment, url: str) -> tuple[str, str] | None:
 def _download(url: str, auth: tuple[str, str] | None, fallback_type: str) -> tuple[bytes, str]:
     delays = config.tunables().media_retry_delays
     timeout = config.tunables().http_timeout
+    deadline = time.monotonic() + config.tunables().media_deadline_seconds
     for attempt in range(len(delays) + 1):
         with requests.get(
             url, auth=auth, timeout=timeout, stream=True, allow_redirects=True
         ) as response:
             if response.status_code == 404 and attempt < len(delays):
+                if time.monotonic() + delays[attempt] > deadline:
+                    raise _TooSlow
                 time.sleep(delays[attempt])
                 continue
             response.raise_for_status()
@@ -72,20 +86,25 @@ def _download(url: str, auth: tuple[str, str] | None, fallback_type: str) -> tup
             content_type = content_type or fallback_type
             declared = response.headers.get("Content-Length")
             size = int(declared) if declared and declared.isdigit() else None
-            problem = check_attachment(content_type=content_type, size=size)
+            problem = check_attachment(content_type=content_type, size=size, type_known=True)
             if problem:
                 raise _Refused(problem)
             body = bytearray()
             for chunk in response.iter_content(CHUNK):
                 body += chunk
                 if len(body) > settings.ATTACHMENT_MAX_BYTES:
-                    raise _Refused(check_attachment(content_type=content_type, size=len(body)))
+                    raise _Refused(
+                        check_attachment(content_type=content_type, size=len(body), type_known=True)
+                    )
+                if time.monotonic() > deadline:
+                    raise _TooSlow
             return bytes(body), content_type
     raise AssertionError("unreachable")
 
 
 def fetch_attachment(attachment_id: int) -> None:
-    """Fetch one pending attachment. Idempotent: anything not `pending` is left alone."""
+    """Fetch one pending attachment. Idempotent: anything not `pending` is left alone. Always
+    ends the placeholder: stored, refused or failed with a reason, whatever goes wrong."""
     attachment = (
         Attachment.objects.select_related("message__channel", "message__conversation")
         .filter(pk=attachment_id, status=AttachmentStatus.PENDING)
@@ -93,6 +112,20 @@ def fetch_attachment(attachment_id: int) -> None:
     )
     if attachment is None or not attachment.source_url:
         return
+    try:
+        _fetch(attachment)
+    except Exception as exc:  # storage, database, anything: never leave it "fetching"
+        # The class only: messages and tracebacks can carry file names or customer data.
+        logger.error("media fetch failed for attachment %s (%s)", attachment_id, type(exc).__name__)
+        _finish(
+            attachment_id,
+            status=AttachmentStatus.FAILED,
+            error=_("The file could not be fetched or stored."),
+        )
+
+
+def _fetch(attachment: Attachment) -> None:
+    attachment_id = attachment.pk
     url = rebase_url(attachment.source_url)
     try:
         content, content_type = _download(url, _auth_for(attachment, url), attachment.content_type)
@@ -107,6 +140,9 @@ def fetch_attachment(attachment_id: int) -> None:
             else _("The provider could not be reached.")
         )
         _finish(attachment_id, status=AttachmentStatus.FAILED, error=reason)
+    except _TooSlow:
+        logger.warning("media fetch for attachment %s took too long", attachment_id)
+        _finish(attachment_id, status=AttachmentStatus.FAILED, error=_too_slow())
     else:
         _finish(
             attachment_id,
@@ -124,7 +160,7 @@ def _finish(
     error: str = "",
     content: bytes | None = None,
     content_type: str = "",
-) -> None:
+) -> bool:
     attachment = (
         Attachment.objects.select_for_update()
         .select_related("message__conversation")
@@ -132,7 +168,7 @@ def _finish(
         .first()
     )
     if attachment is None:
-        return  # a concurrent run finished it
+        return False  # a concurrent run finished it
     attachment.status = status
     attachment.error = error[:300]
     if content is not None:
@@ -141,7 +177,31 @@ def _finish(
         name = attachment.filename or f"attachment-{attachment.pk}"
         if "." not in name and attachment.content_type in EXTENSIONS:
             name = f"{name}.{EXTENSIONS[attachment.content_type]}"
-        attachment.filename = name[:255]
-        attachment.file.save(name, ContentFile(content), save=False)
+        attachment.filename = name[:255]  # display text only
+        stored_as = attachment_storage_name(attachment.content_type)
+        attachment.file.save(stored_as, ContentFile(content), save=False)
     attachment.save()
     broadcast_message(attachment.message, "message.updated")
+    return True
+
+
+def _too_slow() -> str:
+    return _("Fetching the file took too long and was stopped.")
+
+
+def attachments_fail_stale() -> int:
+    """Fail attachments still "fetching" after `media_stale_seconds` (their job was killed,
+    e.g. by the worker timeout, or lost). Returns how many; each is broadcast."""
+    cutoff = timezone.now() - timedelta(seconds=config.tunables().media_stale_seconds)
+    stale = list(
+        Attachment.objects.filter(status=AttachmentStatus.PENDING, created_at__lt=cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:200]
+    )
+    failed = sum(
+        _finish(attachment_id, status=AttachmentStatus.FAILED, error=_too_slow())
+        for attachment_id in stale
+    )
+    if failed:
+        logger.warning("media sweep: %s attachments stuck fetching were failed", failed)
+    return failed

@@ -143,3 +143,20 @@ class OutboundAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"message {self.message_id}: {self.state}"
+
+
+class SenderPace(models.Model):
+    """When the next send of one Twilio sender is due: the per-sender rate limit, shared by every
+    worker process through the database (see `channels_app.twilio.ratelimit`)."""
+
+    sender = models.CharField(max_length=100, unique=True)
+    # Seconds since the epoch (GCRA's "theoretical arrival time"); a float keeps the
+    # conditional UPDATE that takes a slot one plain comparison on every database.
+    next_send_at = models.FloatField(default=0.0)
+
+    class Meta:
+        verbose_name = _("Twilio sender pace")
+        verbose_name_plural = _("Twilio sender paces")
+
+    def __str__(self) -> str:
+        return self.sender

@@ -29,3 +29,10 @@ def fetch_attachment(attachment_id: int) -> None:
     from channels_app import media
 
     media.fetch_attachment(attachment_id)
+
+
+def sweep_attachments() -> int:
+    """Scheduled: fail attachments stuck "fetching" (their fetch job was killed or lost)."""
+    from channels_app import media
+
+    return media.attachments_fail_stale()

@@ -25,6 +25,9 @@ class Tunables:
     media_retry_delays: tuple[float, ...]  # short waits when provider media is not there yet
     send_rate_per_second: float  # default per-sender rate, a channel setting overrides it
     stale_after_seconds: float  # when the sweeper treats a claim or a pending message as lost
+    rate_wait_inline_seconds: float  # a rate-limit wait up to this is slept in the worker
+    media_deadline_seconds: float  # one media fetch gives up after this (below the job timeout)
+    media_stale_seconds: float  # when the sweeper fails an attachment still "fetching"
 
 
 def tunables() -> Tunables:
@@ -34,6 +37,9 @@ def tunables() -> Tunables:
         media_retry_delays=tuple(getattr(settings, "TWILIO_MEDIA_RETRY_DELAYS", (1, 2, 4))),
         send_rate_per_second=float(getattr(settings, "TWILIO_SEND_RATE_PER_SECOND", 10)),
         stale_after_seconds=float(getattr(settings, "TWILIO_STALE_AFTER_SECONDS", 300)),
+        rate_wait_inline_seconds=float(getattr(settings, "TWILIO_RATE_WAIT_INLINE_SECONDS", 2)),
+        media_deadline_seconds=float(getattr(settings, "TWILIO_MEDIA_DEADLINE_SECONDS", 45)),
+        media_stale_seconds=float(getattr(settings, "TWILIO_MEDIA_STALE_SECONDS", 600)),
     )
 
 
@@ -75,9 +81,13 @@ def inbound_url(channel: Channel) -> str:
     return f"{settings.PUBLIC_BASE_URL}{path}"
 
 
-def status_url(channel: Channel) -> str:
+def status_url(channel: Channel, *, message_id: int | None = None) -> str:
+    """The status callback URL; per message it names our message (`?m=<pk>`), so a callback
+    for a SID we never stored (a killed worker, a timeout) still finds its message. Twilio
+    calls the URL as given and signs it with its query, so `m` cannot be forged."""
     path = reverse("twilio:status", kwargs={"public_id": channel.public_id})
-    return f"{settings.PUBLIC_BASE_URL}{path}"
+    query = f"?m={message_id}" if message_id is not None else ""
+    return f"{settings.PUBLIC_BASE_URL}{path}{query}"
 
 
 def with_prefix(channel: Channel, number: str) -> str:

@@ -4,23 +4,29 @@ Guarantees:
 - **Once.** Before calling Twilio a job claims the message by creating its `OutboundAttempt`
   (one per message, unique). A second job, a duplicate enqueue or a restarted worker finds the
   claim and sends nothing.
+- **In order.** A reply waits while an earlier reply of its conversation is unsent
+  (`channels_app.twilio.ordering`).
+- **Paced per sender.** The per-sender rate (`ratelimit`) is shared by all processes; a short
+  wait (up to `rate_wait_inline_seconds`) is slept in the worker, so it costs what the limiter
+  asks; a longer one goes through a django-q schedule (which runs about every 30 s).
 - **Retries only when safe.** HTTP 429 / error 20429 and failures to connect (the request never
-  left) are retried with backoff through a django-q schedule; the worker is never held.
+  left) are retried with backoff through a django-q schedule.
 - **No blind retry after an ambiguous answer.** A timeout after the request was sent, a dropped
   connection or a 5xx may or may not have created the message at Twilio. The Messages API has no
-  idempotency key, and looking the message up by (To, From, Body, time) can match an earlier
-  identical reply or miss one Twilio has not listed yet, so neither a retry nor a lookup can
-  guarantee "exactly once". We fail the message visibly with code `ambiguous` and a reason; the
-  assignee is notified (through `message_update_delivery_status`) and decides whether to send
-  again. A claim left behind by a killed worker is treated the same way by the sweeper.
+  idempotency key, so we fail the message visibly with code `ambiguous` (a killed worker's claim
+  becomes `interrupted` in the sweeper) and never re-send. Each send names our message in its
+  StatusCallback URL, so if Twilio did create it, its first status callback links the SID and
+  replaces the provisional failure with the real status (`status.py`).
+- **Recorded atomically.** The attempt's outcome and the message's status change in one
+  transaction; a crash leaves the claim open for the sweeper, never a half-recorded send.
 - **Permanent errors** (21610, 21211, 63016, …) fail the message with the code and a readable
   reason; 21610 also records the customer's opt-out.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import time
 from datetime import timedelta
 
 import requests
@@ -33,17 +39,21 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from channels_app.models import AttemptState, OutboundAttempt
 from channels_app.twilio import config, errors, ratelimit
+from channels_app.twilio.addressing import message_params
 from channels_app.twilio.client import client_for
 from channels_app.twilio.optout import customer_opt_out
+from channels_app.twilio.ordering import (
+    ORDERED,
+    RETRY_TASK,
+    earlier_reply_unsent,
+    release_next_reply,
+)
 from channels_app.twilio.status import STATUS_MAP, status_events_replay
 from helpdesk.conversations.models import DeliveryStatus, Message
 from helpdesk.conversations.services import check_reply_allowed, message_update_delivery_status
 from helpdesk.core.errors import DomainError
-from helpdesk.customers.models import ContactIdentity, IdentityKind
 
 logger = logging.getLogger(__name__)
-
-RETRY_TASK = "channels_app.twilio.tasks.retry_delivery"
 
 
 class _Retry(Exception):
@@ -61,7 +71,8 @@ class _Fail(Exception):
 
 
 def attempt_claim(*, message_id: int, retry: bool = False) -> OutboundAttempt | None:
-    """Claim a pending message for one send. None when another job has it or it is done.
+    """Claim a pending message for one send. None when another job has it, it is done, or an
+    earlier reply of its conversation is unsent (then it is parked until that one leaves).
 
     First sends create the attempt row (unique per message); retries move it from `waiting`
     back to `claimed`. The message row is locked meanwhile, so claims serialize.
@@ -76,18 +87,21 @@ def attempt_claim(*, message_id: int, retry: bool = False) -> OutboundAttempt | 
             if not retry:
                 if attempt is not None:
                     return None
-                return OutboundAttempt.objects.create(
-                    message=message, state=AttemptState.CLAIMED, attempts=1, claimed_at=now
-                )
-            if attempt is None or attempt.state != AttemptState.WAITING:
+                attempt = OutboundAttempt(message=message, attempts=0)
+            elif attempt is None or attempt.state != AttemptState.WAITING:
+                return None
+            if earlier_reply_unsent(message):
+                attempt.state = AttemptState.WAITING
+                attempt.last_error = ORDERED
+                stale = config.tunables().stale_after_seconds
+                attempt.next_attempt_at = now + timedelta(seconds=stale)
+                attempt.save()
                 return None
             attempt.state = AttemptState.CLAIMED
             attempt.attempts += 1
             attempt.claimed_at = now
             attempt.next_attempt_at = None
-            attempt.save(
-                update_fields=["state", "attempts", "claimed_at", "next_attempt_at", "updated_at"]
-            )
+            attempt.save()
             return attempt
     except IntegrityError:  # a concurrent first send created the row
         return None
@@ -100,70 +114,62 @@ def deliver(message: Message, *, retry: bool = False) -> None:
         return
     message = Message.objects.select_related("channel", "conversation__channel").get(pk=message.pk)
     try:
-        sid, twilio_status = _send(message, attempt)
+        sid, twilio_status = _send(message)
     except _Retry as retry_exc:
         _schedule_retry(attempt, retry_exc)
     except _Fail as fail:
-        _finish(attempt, AttemptState.FAILED, error=fail.code)
-        if fail.code == str(errors.OPT_OUT_CODE):
-            customer_opt_out(
-                customer_id=message.conversation.customer_id,
-                channel=message.channel,
-                reason="Twilio error 21610",
-            )
-        message_update_delivery_status(
-            message_id=message.pk,
-            status=DeliveryStatus.FAILED,
-            error_code=fail.code,
-            error_message=fail.reason,
-        )
+        attempt_record_failure(attempt=attempt, code=fail.code, reason=fail.reason)
     else:
-        _finish(attempt, AttemptState.DONE, sid=sid)
-        message_update_delivery_status(
-            message_id=message.pk, status=STATUS_MAP.get(twilio_status, "queued"), external_id=sid
-        )
-        status_events_replay(channel=message.channel, message_id=message.pk, message_sid=sid)
+        attempt_record_sent(attempt=attempt, sid=sid, twilio_status=twilio_status)
 
 
-def recipient(message: Message) -> str:
-    """The customer's number on this channel (WhatsApp id first on WhatsApp, phone on SMS)."""
-    order = [IdentityKind.PHONE, IdentityKind.WHATSAPP]
-    if config.is_whatsapp(message.channel):
-        order.reverse()
-    addresses = dict(
-        ContactIdentity.objects.filter(
-            customer_id=message.conversation.customer_id, kind__in=order
-        ).values_list("kind", "address")
+@transaction.atomic
+def attempt_record_sent(*, attempt: OutboundAttempt, sid: str, twilio_status: str) -> None:
+    """Twilio created the message: close the claim, store the SID and status, apply callbacks
+    that beat us, release the next reply. One transaction."""
+    message = (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("channel")
+        .get(pk=attempt.message_id)
     )
-    for kind in order:
-        if addresses.get(kind):
-            return config.with_prefix(message.channel, addresses[kind])
-    return ""
+    _finish(attempt, AttemptState.DONE, sid=sid)
+    message_update_delivery_status(
+        message_id=message.pk,
+        status=STATUS_MAP.get(twilio_status, "queued"),
+        external_id=sid,
+        replaces_failures=errors.PROVISIONAL_FAILURE_CODES,
+    )
+    status_events_replay(channel=message.channel, message_id=message.pk, message_sid=sid)
+    release_next_reply(conversation_id=message.conversation_id)
 
 
-def message_params(message: Message) -> dict[str, object]:
-    """Keyword arguments for `client.messages.create` (twilio-python names)."""
-    channel = message.channel
-    params: dict[str, object] = {
-        "to": recipient(message),
-        "status_callback": config.status_url(channel),
-    }
-    if config.messaging_service_sid(channel):
-        params["messaging_service_sid"] = config.messaging_service_sid(channel)
-    else:
-        params["from_"] = config.with_prefix(channel, config.sender(channel))
-    template = (message.content_attributes or {}).get("template")
-    if template:
-        params["content_sid"] = template["content_sid"]
-        variables = template.get("variables") or {}
-        if variables:
-            params["content_variables"] = json.dumps({str(k): str(v) for k, v in variables.items()})
-    else:
-        params["body"] = message.text
-    return params
+@transaction.atomic
+def attempt_record_failure(*, attempt: OutboundAttempt, code: str, reason: str) -> None:
+    """The send failed for good (or its outcome is unknown): close the claim and fail the
+    message, in one transaction. A provisional failure (`ambiguous`) yields to a status
+    callback that already linked the real SID."""
+    message = (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("channel", "conversation")
+        .get(pk=attempt.message_id)
+    )
+    if code in errors.PROVISIONAL_FAILURE_CODES and message.external_id:
+        _finish(attempt, AttemptState.DONE, sid=message.external_id)
+        return
+    _finish(attempt, AttemptState.FAILED, error=code)
+    if code == str(errors.OPT_OUT_CODE):
+        customer_opt_out(
+            customer_id=message.conversation.customer_id,
+            channel=message.channel,
+            reason="Twilio error 21610",
+        )
+    message_update_delivery_status(
+        message_id=message.pk, status=DeliveryStatus.FAILED, error_code=code, error_message=reason
+    )
+    release_next_reply(conversation_id=message.conversation_id)
 
 
-def _send(message: Message, attempt: OutboundAttempt) -> tuple[str, str]:
+def _send(message: Message) -> tuple[str, str]:
     channel = message.channel
     template = (message.content_attributes or {}).get("template")
     try:
@@ -180,9 +186,7 @@ def _send(message: Message, attempt: OutboundAttempt) -> tuple[str, str]:
     params = message_params(message)
     if not params["to"]:
         raise _Fail("no_recipient", errors.reason_for("no_recipient"))
-    wait = ratelimit.acquire(config.sender_key(channel), rate=config.send_rate(channel))
-    if wait:
-        raise _Retry("rate_limited", delay=wait)
+    _take_send_slot(message)
     try:
         created = client_for(channel).messages.create(**params)
     except TwilioRestException as exc:
@@ -197,6 +201,19 @@ def _send(message: Message, attempt: OutboundAttempt) -> tuple[str, str]:
             raise _Retry("connection") from exc
         raise _Fail("ambiguous", errors.reason_for("ambiguous")) from exc
     return created.sid, (created.status or "queued")
+
+
+def _take_send_slot(message: Message) -> None:
+    """Wait for the sender's next slot: in the worker while the waits add up to at most
+    `rate_wait_inline_seconds`, else raise `_Retry` with the limiter's delay."""
+    channel = message.channel
+    budget = config.tunables().rate_wait_inline_seconds
+    waited = 0.0
+    while wait := ratelimit.acquire(config.sender_key(channel), rate=config.send_rate(channel)):
+        if waited + wait > budget:
+            raise _Retry("rate_limited", delay=wait)
+        time.sleep(wait)
+        waited += wait
 
 
 def _never_reached(exc: requests.RequestException) -> bool:
@@ -221,13 +238,7 @@ def _schedule_retry(attempt: OutboundAttempt, retry: _Retry) -> None:
     counted = retry.code != "rate_limited"  # our own rate limit is not a failed try
     if counted and attempt.attempts > len(delays):
         code = "20429" if retry.code in ("20429", "14107") else retry.code
-        _finish(attempt, AttemptState.FAILED, error=code)
-        message_update_delivery_status(
-            message_id=attempt.message_id,
-            status=DeliveryStatus.FAILED,
-            error_code=code,
-            error_message=errors.reason_for(code),
-        )
+        attempt_record_failure(attempt=attempt, code=code, reason=errors.reason_for(code))
         return
     if retry.delay is not None:
         delay = retry.delay
@@ -239,14 +250,17 @@ def _schedule_retry(attempt: OutboundAttempt, retry: _Retry) -> None:
     attempt.state = AttemptState.WAITING
     attempt.next_attempt_at = run_at
     attempt.last_error = retry.code
-    attempt.save(update_fields=["state", "attempts", "next_attempt_at", "last_error", "updated_at"])
-    schedule(
-        RETRY_TASK,
-        attempt.message_id,
-        schedule_type=Schedule.ONCE,
-        next_run=run_at,
-        repeats=-1,
-    )
+    with transaction.atomic():
+        attempt.save(
+            update_fields=["state", "attempts", "next_attempt_at", "last_error", "updated_at"]
+        )
+        schedule(
+            RETRY_TASK,
+            attempt.message_id,
+            schedule_type=Schedule.ONCE,
+            next_run=run_at,
+            repeats=-1,
+        )
     logger.info(
         "twilio send for message %s retries in %.2fs (%s)", attempt.message_id, delay, retry.code
     )

@@ -7,6 +7,9 @@ from django.utils.translation import gettext as _
 RATE_LIMITED_CODES = frozenset({20429, 14107})
 OPT_OUT_CODE = 21610
 OUTSIDE_WINDOW_CODE = 63016
+# Our own failures for a send whose outcome we could not see (a timeout, a killed worker): the
+# message may have gone out, so a real status from Twilio replaces them (see `status.py`).
+PROVISIONAL_FAILURE_CODES = frozenset({"ambiguous", "interrupted"})
 
 
 def reason_for(code: str | int | None, fallback: str = "") -> str:
@@ -35,6 +38,7 @@ def reason_for(code: str | int | None, fallback: str = "") -> str:
             "Sending was interrupted; it may or may not have gone out. Check with the "
             "customer before sending again."
         ),
+        "canceled": _("The message was canceled before Twilio sent it."),
         "connection": _("Twilio could not be reached; the message was retried too often."),
         "no_recipient": _("The customer has no phone number or WhatsApp id for this channel."),
         "not_configured": _("The channel has no Twilio credentials or sender configured."),

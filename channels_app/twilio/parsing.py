@@ -29,6 +29,7 @@ class StatusCallback:
     message_sid: str
     status: str
     error_code: str
+    message_id: int | None = None  # our message, named in the per-message callback URL
 
 
 def _sid(params: Mapping[str, str], *names: str) -> str:
@@ -120,6 +121,8 @@ def parse_inbound(channel: Channel, params: Mapping[str, str]) -> InboundMessage
     if len(body) > MAX_BODY:
         raise MalformedPayload("Body is too long.")
     extras = _extras(params)
+    # Replies go back to the address the customer last wrote from (channels_app.twilio.addressing).
+    extras["from"] = sender[:100]
     attachments = _media(params)
     return InboundMessage(
         identity_kind=IdentityKind.WHATSAPP if whatsapp else IdentityKind.PHONE,
@@ -133,8 +136,11 @@ def parse_inbound(channel: Channel, params: Mapping[str, str]) -> InboundMessage
     )
 
 
-def parse_status(channel: Channel, params: Mapping[str, str]) -> StatusCallback:
-    """A status callback -> (MessageSid, status, error code)."""
+def parse_status(
+    channel: Channel, params: Mapping[str, str], *, message_ref: str = ""
+) -> StatusCallback:
+    """A status callback -> (MessageSid, status, error code, our message id from the URL's
+    `m`). The signature covers the URL, so `m` is what we gave Twilio; a bad one is ignored."""
     _check_account(channel, params)
     message_sid = _sid(params, "MessageSid", "SmsSid")
     status = (params.get("MessageStatus") or params.get("SmsStatus") or "").strip().lower()
@@ -143,4 +149,10 @@ def parse_status(channel: Channel, params: Mapping[str, str]) -> StatusCallback:
     error_code = (params.get("ErrorCode") or "").strip()
     if error_code and not error_code.isdigit():
         raise MalformedPayload("ErrorCode is not a number.")
-    return StatusCallback(message_sid=message_sid, status=status, error_code=error_code[:20])
+    ref = message_ref.strip()
+    return StatusCallback(
+        message_sid=message_sid,
+        status=status,
+        error_code=error_code[:20],
+        message_id=int(ref) if ref.isascii() and ref.isdigit() and len(ref) < 19 else None,
+    )

@@ -4,7 +4,7 @@ rows and guards on state, so running one twice is harmless."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -12,6 +12,8 @@ from django.utils import timezone
 from channels_app.models import AttemptState, OutboundAttempt
 from channels_app.twilio import config, errors
 from channels_app.twilio.delivery import deliver
+from channels_app.twilio.ordering import RETRY_TASK, release_next_reply
+from channels_app.twilio.status import status_events_replay
 from helpdesk.conversations.models import DeliveryStatus, Message, MessageDirection
 from helpdesk.conversations.services import message_update_delivery_status
 from helpdesk.core.jobs import enqueue_now_rollback_unsafe
@@ -33,8 +35,11 @@ def sweep_outbound() -> dict[str, int]:
 
     - `pending` with no attempt, older than the stale age: the enqueue was lost -> enqueue.
     - a claim older than the stale age: the worker died mid-send; Twilio may have the message,
-      so it is failed as `interrupted` for an agent to decide (never re-sent blindly).
+      so it is failed as `interrupted` for an agent to decide (never re-sent blindly). If Twilio
+      did send it, its status callback puts the message right (`status._link`).
     - `waiting` long past its retry time: the retry schedule was lost -> run the retry.
+    - a closed attempt whose message is still `pending` (left by a crash before recording
+      became one transaction) -> the message takes the attempt's outcome.
     """
     stale = timezone.now() - timedelta(seconds=config.tunables().stale_after_seconds)
     lost = list(
@@ -53,42 +58,90 @@ def sweep_outbound() -> dict[str, int]:
     interrupted = 0
     stuck = OutboundAttempt.objects.filter(
         state=AttemptState.CLAIMED, claimed_at__lt=stale
-    ).values_list("pk", flat=True)[:SWEEP_BATCH]
-    for attempt_id in list(stuck):
-        interrupted += _fail_interrupted(attempt_id, stale)
+    ).values_list("message_id", flat=True)[:SWEEP_BATCH]
+    for message_id in list(stuck):
+        interrupted += _fail_interrupted(message_id, stale)
     overdue = list(
         OutboundAttempt.objects.filter(
             state=AttemptState.WAITING, next_attempt_at__lt=stale
         ).values_list("message_id", flat=True)[:SWEEP_BATCH]
     )
     for message_id in overdue:
-        enqueue_now_rollback_unsafe("channels_app.twilio.tasks.retry_delivery", message_id)
-    if lost or interrupted or overdue:
+        enqueue_now_rollback_unsafe(RETRY_TASK, message_id)
+    half_recorded = list(
+        OutboundAttempt.objects.filter(
+            state__in=[AttemptState.DONE, AttemptState.FAILED],
+            message__delivery_status=DeliveryStatus.PENDING,
+        ).values_list("message_id", flat=True)[:SWEEP_BATCH]
+    )
+    repaired = sum(_repair_half_recorded(message_id) for message_id in half_recorded)
+    if lost or interrupted or overdue or repaired:
         logger.warning(
-            "twilio sweep: %s re-enqueued, %s interrupted, %s overdue retries",
+            "twilio sweep: %s re-enqueued, %s interrupted, %s overdue retries, %s repaired",
             len(lost),
             interrupted,
             len(overdue),
+            repaired,
         )
-    return {"enqueued": len(lost), "interrupted": interrupted, "retried": len(overdue)}
+    return {
+        "enqueued": len(lost),
+        "interrupted": interrupted,
+        "retried": len(overdue),
+        "repaired": repaired,
+    }
 
 
-def _fail_interrupted(attempt_id: int, stale: object) -> int:
-    with transaction.atomic():
-        attempt = (
-            OutboundAttempt.objects.select_for_update()
-            .filter(pk=attempt_id, state=AttemptState.CLAIMED, claimed_at__lt=stale)
-            .first()
-        )
-        if attempt is None:
-            return 0
-        attempt.state = AttemptState.FAILED
-        attempt.last_error = "interrupted"
-        attempt.save(update_fields=["state", "last_error", "updated_at"])
+@transaction.atomic
+def _fail_interrupted(message_id: int, stale: datetime) -> int:
+    # Message first, then attempt: the same lock order as delivery and status callbacks.
+    message = Message.objects.select_for_update().filter(pk=message_id).first()
+    attempt = (
+        OutboundAttempt.objects.select_for_update()
+        .filter(message_id=message_id, state=AttemptState.CLAIMED, claimed_at__lt=stale)
+        .first()
+    )
+    if message is None or attempt is None:
+        return 0
+    attempt.state = AttemptState.FAILED
+    attempt.last_error = "interrupted"
+    attempt.save(update_fields=["state", "last_error", "updated_at"])
+    message_update_delivery_status(
+        message_id=message_id,
+        status=DeliveryStatus.FAILED,
+        error_code="interrupted",
+        error_message=errors.reason_for("interrupted"),
+    )
+    release_next_reply(conversation_id=message.conversation_id)
+    return 1
+
+
+@transaction.atomic
+def _repair_half_recorded(message_id: int) -> int:
+    message = (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("channel")
+        .filter(pk=message_id, delivery_status=DeliveryStatus.PENDING)
+        .first()
+    )
+    attempt = OutboundAttempt.objects.filter(message_id=message_id).first()
+    if message is None or attempt is None:
+        return 0
+    if attempt.state == AttemptState.DONE:
+        sid = attempt.provider_sid or None
         message_update_delivery_status(
-            message_id=attempt.message_id,
-            status=DeliveryStatus.FAILED,
-            error_code="interrupted",
-            error_message=errors.reason_for("interrupted"),
+            message_id=message_id, status=DeliveryStatus.QUEUED, external_id=sid
         )
+        if sid:
+            status_events_replay(channel=message.channel, message_id=message_id, message_sid=sid)
+    elif attempt.state == AttemptState.FAILED:
+        code = attempt.last_error or "interrupted"
+        message_update_delivery_status(
+            message_id=message_id,
+            status=DeliveryStatus.FAILED,
+            error_code=code,
+            error_message=errors.reason_for(code),
+        )
+    else:
+        return 0
+    release_next_reply(conversation_id=message.conversation_id)
     return 1

@@ -58,7 +58,7 @@ def status(request: HttpRequest, public_id: UUID) -> HttpResponse:
         logger.warning("twilio status: bad signature for channel %s", channel.pk)
         return HttpResponseForbidden("Invalid Twilio signature.", content_type="text/plain")
     try:
-        callback = parse_status(channel, request.POST)
+        callback = parse_status(channel, request.POST, message_ref=request.GET.get("m", ""))
     except MalformedPayload as exc:
         return _bad(exc.reason)
     status_event_record(channel=channel, callback=callback)

@@ -8,7 +8,9 @@ port) that records every request and answers what the test scripts.
     server.stop()
 
 Unscripted message creates answer 201 with a Message resource shaped like
-`api.v2010.account.message` in twilio_api_v2010.json.
+`api.v2010.account.message` in twilio_api_v2010.json. Every create that Twilio would accept
+(2xx, also when the answer is delayed past the client's timeout) records its SID on the
+request (`server.creates()[0].sid`), so a test can send the status callbacks Twilio would.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class Recorded:
     form: dict[str, list[str]]
     headers: dict[str, str]
     auth: tuple[str, str] | None
+    sid: str = ""  # the Message SID a create made (set before a delayed answer)
 
     def value(self, name: str) -> str | None:
         values = self.form.get(name)
@@ -182,11 +185,12 @@ class FakeTwilio:
     def _create_message(self, handler: BaseHTTPRequestHandler, recorded: Recorded) -> None:
         with self._lock:
             reply = self._script.pop(0) if self._script else Reply.created()
-        if reply.delay:
-            time.sleep(reply.delay)
         body = dict(reply.body or {})
         if 200 <= reply.status < 300:
             body = {**self._message_resource(recorded), **body}
+            recorded.sid = body["sid"]  # Twilio has the message now, whether we hear back or not
+        if reply.delay:
+            time.sleep(reply.delay)
         self._send(handler, reply.status, body, reply.headers)
 
     def _message_resource(self, recorded: Recorded) -> dict[str, Any]:
@@ -230,7 +234,8 @@ class FakeTwilio:
             handler.end_headers()
             return
         handler.send_response(media.status)
-        handler.send_header("Content-Type", media.content_type)
+        if media.content_type:
+            handler.send_header("Content-Type", media.content_type)
         handler.send_header("Content-Length", str(len(media.content)))
         handler.end_headers()
         handler.wfile.write(media.content)

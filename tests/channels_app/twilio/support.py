@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
+from django_q.models import Schedule
 from twilio.request_validator import RequestValidator
 
 from channels_app.twilio import config
+from channels_app.twilio.tasks import retry_delivery
+from helpdesk.conversations.services import message_send_reply
 from helpdesk.inboxes.models import Channel
 from tests.support import factories
+from tests.support.fake_twilio import Recorded
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "twilio"
 ACCOUNT_SID = "AC0123456789abcdef0123456789abcdef"
@@ -27,7 +33,12 @@ def payload(name: str, **changes: str) -> dict[str, str]:
 
 
 def status_payload(status: str, sid: str, **changes: str) -> dict[str, str]:
-    data = payload(f"status_{status}", **changes)
+    """A recorded status callback; statuses without a recording (`accepted`, `canceled`,
+    `partially_delivered`, …) reuse the `sent` one with the status swapped."""
+    if (FIXTURES / f"status_{status}.json").exists():
+        data = payload(f"status_{status}", **changes)
+    else:
+        data = payload("status_sent", **{"MessageStatus": status, "SmsStatus": status, **changes})
     for key in ("MessageSid", "SmsSid"):
         data[key] = sid
     return data
@@ -67,3 +78,36 @@ def inbound_url(channel: Channel) -> str:
 
 def status_url(channel: Channel) -> str:
     return config.status_url(channel)
+
+
+def twilio_calls_back(client: Client, create: Recorded, status: str, **changes: str):
+    """Send the status callback Twilio would for a recorded create: to its StatusCallback URL
+    (query included), signed over that URL."""
+    url = create.value("StatusCallback")
+    assert url and create.sid, "the create asked for no callback or made no message"
+    return post_webhook(client, url, status_payload(status, create.sid, **changes))
+
+
+def twilio_conversation(channel: Channel, *, address: str = "+4790000002", kind: str = ""):
+    """A conversation on `channel` with a customer reachable there, inside the reply window."""
+    customer = factories.CustomerFactory()
+    kind = kind or ("whatsapp" if config.is_whatsapp(channel) else "phone")
+    factories.IdentityFactory(customer=customer, kind=kind, address=address)
+    return factories.ConversationFactory(
+        customer=customer,
+        channel=channel,
+        last_inbound_at=timezone.now() - timedelta(hours=1),
+        assignee=factories.AgentFactory(),
+    )
+
+
+def agent_reply(conversation: Any, text: str = "Your order ships today."):
+    return message_send_reply(conversation=conversation, author=None, text=text)
+
+
+def run_scheduled_retry(message: Any) -> None:
+    """Do what the worker does when the retry schedule comes due."""
+    scheduled = Schedule.objects.filter(func="channels_app.twilio.tasks.retry_delivery")
+    assert scheduled.count() == 1
+    scheduled.delete()
+    retry_delivery(message.pk)

@@ -1,0 +1,67 @@
+"""Who a reply goes to and the parameters of its `messages.create` call."""
+
+from __future__ import annotations
+
+import json
+
+from channels_app.twilio import config
+from helpdesk.conversations.models import Message, MessageDirection
+from helpdesk.customers.models import ContactIdentity, IdentityKind
+
+# Inbound Twilio messages keep the sender's `From` under this content attribute.
+FROM_ATTRIBUTE = "from"
+
+
+def recipient(message: Message) -> str:
+    """The address the customer last wrote from on this channel (a merged customer can have
+    several numbers). Without such a message (older data, an agent-started conversation): the
+    newest WhatsApp id on WhatsApp, else the newest phone number, and the other way on SMS."""
+    channel = message.channel
+    last_from = (
+        Message.objects.filter(
+            channel_id=channel.pk,
+            conversation__customer_id=message.conversation.customer_id,
+            direction=MessageDirection.INBOUND,
+            content_attributes__has_key=FROM_ATTRIBUTE,
+        )
+        .order_by("-pk")
+        .values_list("content_attributes", flat=True)
+        .first()
+    )
+    if last_from and last_from.get(FROM_ATTRIBUTE):
+        return config.with_prefix(channel, str(last_from[FROM_ATTRIBUTE]))
+    order = [IdentityKind.PHONE, IdentityKind.WHATSAPP]
+    if config.is_whatsapp(channel):
+        order.reverse()
+    identities = ContactIdentity.objects.filter(
+        customer_id=message.conversation.customer_id, kind__in=order
+    ).order_by("-created_at", "-pk")
+    addresses: dict[str, str] = {}
+    for kind, address in identities.values_list("kind", "address"):
+        addresses.setdefault(kind, address)
+    for kind in order:
+        if addresses.get(kind):
+            return config.with_prefix(channel, addresses[kind])
+    return ""
+
+
+def message_params(message: Message) -> dict[str, object]:
+    """Keyword arguments for `client.messages.create` (twilio-python names)."""
+    channel = message.channel
+    params: dict[str, object] = {
+        "to": recipient(message),
+        "status_callback": config.status_url(channel, message_id=message.pk),
+    }
+    if config.messaging_service_sid(channel):
+        params["messaging_service_sid"] = config.messaging_service_sid(channel)
+    else:
+        params["from_"] = config.with_prefix(channel, config.sender(channel))
+    template = (message.content_attributes or {}).get("template")
+    if template:
+        params["content_sid"] = template["content_sid"]
+        variables = template.get("variables") or {}
+        if variables:
+            params["content_variables"] = json.dumps({str(k): str(v) for k, v in variables.items()})
+    else:
+        params["body"] = message.text
+    return params
