@@ -76,6 +76,7 @@ def seed(total: int, due: int) -> None:
                 sla_policy=policy,
                 first_response_due_at=first_due,
                 sla_next_due_at=first_due,
+                sla_unrecorded_due_at=first_due,
                 sla_warn_at=None if i < due else start + timedelta(minutes=48),
                 sla_state={"targets": {"first_response": entry}, "cycles": {"first_response": 0}},
             )

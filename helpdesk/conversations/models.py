@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -111,9 +112,10 @@ class Conversation(models.Model):
     )
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
 
-    # SLA deadlines, kept right by the SLA services (helpdesk.sla). `sla_next_due_at` and
-    # `sla_warn_at` are the earliest active deadline and warning, for the breach job and the
-    # inbox's "due soonest" sort; `sla_state` holds pause bookkeeping (remaining minutes).
+    # SLA deadlines, kept right by the SLA services (helpdesk.sla). `sla_next_due_at` is the
+    # earliest deadline not yet met, breached ones included (the inbox's "due soonest" sort);
+    # `sla_unrecorded_due_at` and `sla_warn_at` are the earliest deadline and warning not yet
+    # recorded (the breach job's query); `sla_state` holds the clocks (helpdesk.sla.clock).
     sla_policy = models.ForeignKey(
         "sla.SLAPolicy",
         verbose_name=_("SLA policy"),
@@ -126,6 +128,9 @@ class Conversation(models.Model):
     next_response_due_at = models.DateTimeField(_("next response due"), null=True, blank=True)
     resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
     sla_next_due_at = models.DateTimeField(_("next SLA deadline"), null=True, blank=True)
+    sla_unrecorded_due_at = models.DateTimeField(
+        _("next unrecorded SLA deadline"), null=True, blank=True
+    )
     sla_warn_at = models.DateTimeField(_("next SLA warning"), null=True, blank=True)
     sla_paused_at = models.DateTimeField(_("SLA paused since"), null=True, blank=True)
     sla_state = models.JSONField(default=dict, blank=True)
@@ -152,6 +157,11 @@ class Conversation(models.Model):
                 fields=["sla_next_due_at"],
                 name="conv_sla_due",
                 condition=Q(sla_next_due_at__isnull=False),
+            ),
+            models.Index(
+                fields=["sla_unrecorded_due_at"],
+                name="conv_sla_unrecorded",
+                condition=Q(sla_unrecorded_due_at__isnull=False),
             ),
             models.Index(
                 fields=["sla_warn_at"],
@@ -254,6 +264,10 @@ class Message(models.Model):
     error_message = models.CharField(max_length=500, blank=True)
     status_updated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # PostgreSQL only: the words of `text` for inbox search, kept by a database trigger (in
+    # the `simple` configuration and the customer's language) and GIN-indexed. Empty on
+    # SQLite, where search falls back to substring matching.
+    search_document = SearchVectorField(null=True, editable=False)
 
     class Meta:
         verbose_name = _("message")

@@ -71,7 +71,8 @@ def acknowledgement_send(*, trigger_message_id: int) -> Message | None:
     ).exists():
         return None
     text = reply_expectation_text(
-        reply_expectation(channel=conversation.channel, now=now), language=_language(conversation)
+        reply_expectation(channel=conversation.channel, conversation=conversation, now=now),
+        language=_language(conversation),
     )
     try:
         with transaction.atomic():

@@ -14,7 +14,9 @@ from django.db.models import Q, QuerySet
 from helpdesk.agents.models import Team
 from helpdesk.conversations.models import Conversation
 from helpdesk.core.errors import DomainError
-from helpdesk.core.realtime import agent_group, broadcast_on_commit, inbox_group
+from helpdesk.core.realtime import broadcast_on_commit, inbox_group
+from helpdesk.notifications.models import NotificationKind
+from helpdesk.notifications.services import notification_create
 from helpdesk.sla import clock
 from helpdesk.sla.models import SLAEventKind, SLAPolicy
 from helpdesk.sla.policies import PolicySet, load_policies
@@ -26,9 +28,9 @@ logger = logging.getLogger(__name__)
 def due_conversations(*, now: datetime) -> QuerySet[Conversation]:
     """Conversations with a warning or a deadline that has passed and is not yet recorded.
 
-    Served by the partial indexes `conv_sla_warn` and `conv_sla_due` (a BitmapOr on
+    Served by the partial indexes `conv_sla_warn` and `conv_sla_unrecorded` (a BitmapOr on
     PostgreSQL); the rows are few because recorded items are advanced past."""
-    return Conversation.objects.filter(Q(sla_warn_at__lte=now) | Q(sla_next_due_at__lte=now))
+    return Conversation.objects.filter(Q(sla_warn_at__lte=now) | Q(sla_unrecorded_due_at__lte=now))
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Recipients:
 
     managers: list[int] = field(default_factory=list)
     team_members: dict[int, list[int]] = field(default_factory=dict)
+    loaded_teams: set[int] = field(default_factory=set)
 
     @classmethod
     def for_managers(cls) -> Recipients:
@@ -54,13 +57,18 @@ class Recipients:
         return cls(managers=sorted(managers.values_list("pk", flat=True)))
 
     def load_teams(self, team_ids: set[int]) -> None:
+        """Load the members of the teams not loaded yet (one query, none when all are)."""
+        missing = {t for t in team_ids if t is not None} - self.loaded_teams
+        if not missing:
+            return
         members: dict[int, list[int]] = defaultdict(list)
-        rows = Team.members.through.objects.filter(team_id__in=team_ids).values_list(
+        rows = Team.members.through.objects.filter(team_id__in=missing).values_list(
             "team_id", "user_id"
         )
         for team_id, user_id in rows:
             members[team_id].append(user_id)
-        self.team_members = dict(members)
+        self.team_members.update(members)
+        self.loaded_teams |= missing
 
 
 def collect_alerts(conversation: Conversation, *, now: datetime) -> list[Alert]:
@@ -94,8 +102,19 @@ def _notify(conversation: Conversation, alert: Alert, recipients: Recipients) ->
         users.update(recipients.team_members.get(conversation.team_id, ()))
     if alert.kind == SLAEventKind.BREACHED:
         users.update(recipients.managers)
-    for user_id in sorted(u for u in users if u is not None):
-        broadcast_on_commit(agent_group(user_id), event)
+    # Stored, so an agent who is offline finds it later; once per alert (the key), so a job
+    # that runs twice notifies once. `notification.created` reaches each agent live.
+    notification_create(
+        recipient_ids=users,
+        kind=(
+            NotificationKind.SLA_BREACHED
+            if alert.kind == SLAEventKind.BREACHED
+            else NotificationKind.SLA_WARNING
+        ),
+        key=f"sla:{conversation.pk}:{alert.target}:{alert.cycle}:{alert.kind}",
+        conversation=conversation,
+        data={"target": alert.target, "due_at": event["due_at"]},
+    )
 
 
 def _escalate(conversation_id: int, policy: SLAPolicy) -> None:
@@ -134,7 +153,7 @@ def _process_one(
     alerts = collect_alerts(conversation, now=now)
     stale = any(
         value is not None and value <= now
-        for value in (conversation.sla_next_due_at, conversation.sla_warn_at)
+        for value in (conversation.sla_unrecorded_due_at, conversation.sla_warn_at)
     )
     if not alerts and not stale:
         return 0, False  # another worker got here first
@@ -165,34 +184,45 @@ def sla_process_due(
     policies: PolicySet | None = None,
 ) -> int:
     """Record every passed warning and deadline of these conversations exactly once, advance
-    `sla_warn_at`/`sla_next_due_at` to the next pending item, notify (after commit) and
-    escalate breaches. One transaction; rows another worker holds are skipped (it records
-    them). Running it twice changes nothing. Returns the number of events recorded."""
+    `sla_warn_at`/`sla_unrecorded_due_at` to the next pending item, notify (after commit) and
+    escalate breaches.
+
+    One short transaction per conversation (lock the row, record, escalate, commit), so another
+    writer waits for at most one conversation's work, never for a batch (on SQLite every
+    transaction takes the database's write lock). A row another worker holds is skipped (it
+    records it); one broken row does not stop the others. Running it twice changes nothing.
+    Returns the number of events recorded."""
     policies = policies if policies is not None else load_policies()
+    teams = Conversation.objects.filter(pk__in=conversation_ids, team__isnull=False)
+    recipients.load_teams(set(teams.values_list("team_id", flat=True)))
     recorded = 0
-    with transaction.atomic():
-        rows = list(
-            Conversation.objects.select_for_update(skip_locked=True)
-            .filter(pk__in=conversation_ids)
-            .order_by("pk")
-        )
-        recipients.load_teams({c.team_id for c in rows if c.team_id is not None})
-        to_escalate: list[tuple[int, SLAPolicy]] = []
-        for conversation in rows:
-            try:
-                with transaction.atomic():
-                    count, breached = _process_one(conversation, now=now, recipients=recipients)
-            except Exception:  # one broken row must not stop the others
-                logger.exception("sla check failed conversation=%s", conversation.pk)
-                continue
-            recorded += count
-            policy = policies.by_id.get(conversation.sla_policy_id)
-            if breached and policy is not None:
-                to_escalate.append((conversation.pk, policy))
-        for conversation_id, policy in to_escalate:
-            try:
-                with transaction.atomic():
-                    _escalate(conversation_id, policy)
-            except Exception:
-                logger.exception("sla escalation failed conversation=%s", conversation_id)
+    for conversation_id in sorted(conversation_ids):
+        try:
+            recorded += _process_locked(
+                conversation_id, now=now, recipients=recipients, policies=policies
+            )
+        except Exception:  # one broken row must not stop the others
+            logger.exception("sla check failed conversation=%s", conversation_id)
     return recorded
+
+
+@transaction.atomic
+def _process_locked(
+    conversation_id: int, *, now: datetime, recipients: Recipients, policies: PolicySet
+) -> int:
+    conversation = (
+        Conversation.objects.select_for_update(skip_locked=True).filter(pk=conversation_id).first()
+    )
+    if conversation is None:
+        return 0  # another worker holds it (and records it), or it is gone
+    if conversation.team_id is not None:
+        recipients.load_teams({conversation.team_id})  # moved to a team since the batch read
+    count, breached = _process_one(conversation, now=now, recipients=recipients)
+    policy = policies.by_id.get(conversation.sla_policy_id)
+    if breached and policy is not None:
+        try:
+            with transaction.atomic():
+                _escalate(conversation.pk, policy)
+        except Exception:  # the breach stays recorded even if its escalation fails
+            logger.exception("sla escalation failed conversation=%s", conversation.pk)
+    return count

@@ -7,6 +7,9 @@ or overlap (09:00-12:00 and 12:00-17:00) merge into one stretch. A period whose 
 its start runs past midnight into the next day (22:00-02:00; 00:00-00:00 is a whole day).
 A holiday closes the periods that *start* on that local date; a night period that started the
 evening before still runs to its end. `spec=None` means 24/7 (plain elapsed time).
+A calendar with no periods, or closed for more than MAX_CLOSED_DAYS, has no business deadline:
+`add_business_time` and `next_opening` raise NoOpeningHours (the SLA clock then runs without a
+deadline, see `helpdesk.sla.clock`), `business_time_between` counts nothing.
 """
 
 from __future__ import annotations
@@ -70,6 +73,10 @@ def open_windows(
     With `until`, stops after the windows that begin before it; without, runs for ever (or
     raises NoOpeningHours when the calendar stays closed for MAX_CLOSED_DAYS)."""
     start = start.astimezone(UTC)
+    if not spec.periods:
+        if until is None:
+            raise NoOpeningHours("The calendar has no opening hours.")
+        return
     day = start.astimezone(spec.tz).date() - ONE_DAY  # a night period may reach into today
     last_day = until.astimezone(spec.tz).date() if until is not None else None
     cursor = start  # everything before it has been yielded (or lies before `start`)

@@ -10,6 +10,11 @@ Each running target is an entry in `sla_state["targets"]`:
 A deadline is `since + (length - charged)` in the target's time mode (business or 24/7).
 `sync_fields` copies the entries to the conversation's indexed columns. No database access
 here except through the caller's save; the callers hold the row lock.
+
+A business-time target whose calendar never opens (no opening periods, closed for more than
+`MAX_CLOSED_DAYS`, or an unknown time zone) keeps its clock running but gets no deadline: SLA
+configuration must never make a customer message fail. `unscheduled` names such targets so the
+callers can log them.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from helpdesk.conversations.models import Conversation, ConversationStatus
-from helpdesk.sla.business_time import add_business_time, business_time_between
+from helpdesk.sla.business_time import NoOpeningHours, add_business_time, business_time_between
 from helpdesk.sla.models import SLATarget
 from helpdesk.sla.policies import TargetSpec
 
@@ -30,6 +35,7 @@ SLA_FIELDS = [
     "next_response_due_at",
     "resolution_due_at",
     "sla_next_due_at",
+    "sla_unrecorded_due_at",
     "sla_warn_at",
     "sla_paused_at",
     "sla_state",
@@ -43,7 +49,8 @@ DUE_FIELD = {
 
 @dataclass(frozen=True)
 class Completion:
-    """A target cycle that ended: met in time or after its deadline."""
+    """A target cycle that ended: met in time or after its deadline. `business` tells whether
+    `elapsed` counts business time (the target ran on a calendar) or plain 24/7 time."""
 
     target: str
     cycle: int
@@ -51,6 +58,7 @@ class Completion:
     elapsed: timedelta
     late: bool
     breach_recorded: bool
+    business: bool = False
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -80,12 +88,22 @@ def schedule(entry: dict[str, Any], spec: TargetSpec) -> None:
         entry["due"] = entry["warn"] = None
         return
     charged = timedelta(seconds=entry.get("charged", 0))
-    entry["due"] = _iso(add_business_time(spec.calendar, since, spec.length - charged))
-    if spec.warn_fraction is None or entry.get("warned"):
-        entry["warn"] = None
-    else:
-        warn_after = spec.length * spec.warn_fraction - charged
-        entry["warn"] = _iso(add_business_time(spec.calendar, since, warn_after))
+    try:
+        entry["due"] = _iso(add_business_time(spec.calendar, since, spec.length - charged))
+        if spec.warn_fraction is None or entry.get("warned"):
+            entry["warn"] = None
+        else:
+            warn_after = spec.length * spec.warn_fraction - charged
+            entry["warn"] = _iso(add_business_time(spec.calendar, since, warn_after))
+    except NoOpeningHours:
+        entry["due"] = entry["warn"] = None  # running without a deadline; see `unscheduled`
+
+
+def unscheduled(conversation: Conversation) -> list[str]:
+    """Targets whose clock runs but that have no deadline (their calendar never opens)."""
+    return sorted(
+        name for name, e in entries(conversation).items() if e.get("since") and not e.get("due")
+    )
 
 
 def start(
@@ -142,16 +160,21 @@ def complete(
         elapsed=spent,
         late=late,
         breach_recorded=bool(entry.get("breached")),
+        business=spec is not None and spec.calendar is not None,
     )
 
 
 def sync_fields(conversation: Conversation, *, at: datetime) -> None:
-    """Copy entries to the indexed columns: per-target deadlines, the earliest deadline not yet
-    recorded as breached, the earliest warning not yet recorded, and the pause start."""
+    """Copy entries to the indexed columns: per-target deadlines; `sla_next_due_at`, the
+    earliest deadline not yet met (breached ones included: the inbox's "due soonest" sort);
+    `sla_unrecorded_due_at`, the earliest deadline whose breach is not recorded yet, and
+    `sla_warn_at`, the earliest warning not yet recorded (both for the breach job); and the
+    pause start."""
     targets = entries(conversation)
     for target, field in DUE_FIELD.items():
         entry = targets.get(str(target))
         setattr(conversation, field, parse_time(entry.get("due")) if entry else None)
+    unmet_due = [parse_time(e["due"]) for e in targets.values() if e.get("due")]
     pending_due = [
         parse_time(e["due"]) for e in targets.values() if e.get("due") and not e.get("breached")
     ]
@@ -160,7 +183,8 @@ def sync_fields(conversation: Conversation, *, at: datetime) -> None:
         for e in targets.values()
         if e.get("warn") and not e.get("warned") and not e.get("breached")
     ]
-    conversation.sla_next_due_at = min(pending_due) if pending_due else None
+    conversation.sla_next_due_at = min(unmet_due) if unmet_due else None
+    conversation.sla_unrecorded_due_at = min(pending_due) if pending_due else None
     conversation.sla_warn_at = min(pending_warn) if pending_warn else None
     paused = any(e.get("since") is None for e in targets.values())
     if paused and conversation.sla_paused_at is None:

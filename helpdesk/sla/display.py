@@ -10,10 +10,10 @@ from django.db.models import F
 from helpdesk.conversations.models import Conversation
 from helpdesk.sla import clock
 
-# "Due soonest" inbox sort: the earliest pending deadline first (served by the partial index
-# `conv_sla_due`), conversations without a running deadline (paused, resolved, no policy) last.
-# A target already breached drops out of `sla_next_due_at` once the breach job has recorded it;
-# `sla_display` still reports it as breached.
+# "Due soonest" inbox sort: the earliest unmet deadline first, overdue and breached ones
+# included (`sla_next_due_at` keeps a breached deadline until the target is met; the breach job
+# reads `sla_unrecorded_due_at` instead), so the longest-overdue conversation leads.
+# Conversations without a running deadline (paused, resolved, no policy) come last.
 SLA_DUE_SOONEST_ORDER = (F("sla_next_due_at").asc(nulls_last=True), F("pk").asc())
 
 
@@ -22,14 +22,15 @@ def sla_display(conversation: Conversation, now: datetime) -> dict[str, Any]:
 
     Returns {"state": "none" | "paused" | "ok" | "warning" | "breached", "target": name or
     None, "due_at": ISO or None, "seconds_left": int or None (negative when overdue)}.
-    While paused, `seconds_left` is None: the clock does not run."""
+    While paused, `seconds_left` is None: the clock does not run. A target running without a
+    deadline (its calendar never opens) shows as "none"."""
     targets = (conversation.sla_state or {}).get("targets", {})
-    if not targets:
-        return {"state": "none", "target": None, "due_at": None, "seconds_left": None}
     running = [(name, e) for name, e in targets.items() if e.get("due")]
     if not running:
-        name = sorted(targets)[0]
-        return {"state": "paused", "target": name, "due_at": None, "seconds_left": None}
+        paused = sorted(name for name, e in targets.items() if not e.get("since"))
+        if paused:
+            return {"state": "paused", "target": paused[0], "due_at": None, "seconds_left": None}
+        return {"state": "none", "target": None, "due_at": None, "seconds_left": None}
 
     def urgency(item: tuple[str, dict[str, Any]]) -> tuple[bool, datetime]:
         _name, entry = item

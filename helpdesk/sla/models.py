@@ -222,8 +222,9 @@ class SLAEvent(models.Model):
 
     `cycle` counts the target's runs on the conversation (each customer message that starts a
     wait is a new next-response cycle; each reopening a new resolution cycle). Completions
-    carry `elapsed_seconds` (time charged, in the target's time mode) for reports; policy,
-    channel, team and assignee are copied so reports need no joins and survive later changes.
+    carry `elapsed_seconds` (time charged) and `business_time` (whether that is business time on
+    the policy's calendar or plain 24/7 time) for reports; policy, channel, team and assignee
+    are copied so reports need no joins and survive later changes.
     """
 
     conversation = models.ForeignKey(
@@ -235,6 +236,9 @@ class SLAEvent(models.Model):
     due_at = models.DateTimeField(null=True, blank=True)
     occurred_at = models.DateTimeField()
     elapsed_seconds = models.PositiveIntegerField(null=True, blank=True)
+    business_time = models.BooleanField(
+        _("elapsed in business time"), null=True, blank=True, help_text=_("Empty: no elapsed time.")
+    )
     policy = models.ForeignKey(SLAPolicy, on_delete=models.SET_NULL, null=True, related_name="+")
     channel = models.ForeignKey("inboxes.Channel", on_delete=models.CASCADE, related_name="+")
     team = models.ForeignKey(

@@ -1,18 +1,24 @@
 """Which SLA policy applies to a conversation, and what its targets mean in time.
 
-Reads only. `load_policies()` fetches every policy with its calendar and rules in a fixed
+Reads and checks only. `load_policies()` fetches every policy with its calendar and rules in a fixed
 number of queries (one when no policy exists), so timers stay cheap on every message.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
 from helpdesk.conversations.models import Conversation
 from helpdesk.sla.business_time import CalendarSpec, Period
 from helpdesk.sla.models import BusinessCalendar, SLAPolicy, SLARule, SLATarget
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -26,7 +32,14 @@ class TargetSpec:
 
 
 def calendar_spec(calendar: BusinessCalendar) -> CalendarSpec:
-    """The pure spec of a calendar (uses prefetched periods and holidays when present)."""
+    """The pure spec of a calendar (uses prefetched periods and holidays when present). A stored
+    time zone this server does not know gives a calendar that never opens (logged): its targets
+    get no deadline instead of failing every message."""
+    try:
+        tz = ZoneInfo(calendar.time_zone)
+    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        logger.warning("sla calendar=%s has an unknown time zone; it never opens", calendar.pk)
+        return CalendarSpec(tz=ZoneInfo("UTC"), periods=())
     holidays: set = set()
     for holiday in calendar.holidays.all():
         day = holiday.start_date
@@ -35,7 +48,7 @@ def calendar_spec(calendar: BusinessCalendar) -> CalendarSpec:
             holidays.add(day)
             day += timedelta(days=1)
     return CalendarSpec(
-        tz=ZoneInfo(calendar.time_zone),
+        tz=tz,
         periods=tuple(Period(p.weekday, p.start_time, p.end_time) for p in calendar.periods.all()),
         holidays=frozenset(holidays),
     )
@@ -43,9 +56,9 @@ def calendar_spec(calendar: BusinessCalendar) -> CalendarSpec:
 
 def policy_targets(policy: SLAPolicy) -> dict[str, TargetSpec]:
     """The targets a policy sets, by target name (targets without minutes are left out)."""
+    # A calendar without opening periods stays a calendar (admin refuses to save one for a
+    # business-time policy): its targets run without a deadline rather than silently 24/7.
     spec = calendar_spec(policy.calendar) if policy.calendar_id else None
-    if spec is not None and not spec.periods:
-        spec = None  # a calendar without opening hours must not stop messages: run 24/7
     warn = policy.warn_percent / 100 if policy.warn_percent else None
     out: dict[str, TargetSpec] = {}
     for name, minutes, business in (
@@ -124,3 +137,39 @@ def load_policies() -> PolicySet:
         ).prefetch_related("calendar__periods", "calendar__holidays", "rules")
     )
     return PolicySet(policies)
+
+
+def uses_business_time(values: dict) -> bool:
+    """Whether policy field values (a model's or a form's cleaned data) set a target that runs
+    in business time."""
+    return any(
+        values.get(f"{target}_minutes") and values.get(f"{target}_business")
+        for target in SLATarget.values
+    )
+
+
+def business_policies_on(calendar: BusinessCalendar) -> list[SLAPolicy]:
+    """Policies that run at least one target on this calendar's business hours."""
+    return [
+        p
+        for p in SLAPolicy.objects.filter(calendar=calendar).order_by("name")
+        if uses_business_time(vars(p))
+    ]
+
+
+def check_policy_calendar(*, calendar: BusinessCalendar | None, values: dict) -> None:
+    """Refuse a business-time policy on a calendar without opening periods: it would never
+    have a deadline. Raises ValidationError on the `calendar` field."""
+    if calendar is None or not uses_business_time(values):
+        return
+    if not calendar.periods.exists():
+        raise ValidationError(
+            {
+                "calendar": _(
+                    "The calendar “%(calendar)s” has no opening periods, so business-time "
+                    "targets would never be due. Add opening periods to it, or make every "
+                    "target run 24/7."
+                )
+                % {"calendar": calendar.name}
+            }
+        )

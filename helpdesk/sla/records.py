@@ -19,6 +19,7 @@ ACTIVITY_TEXT = {
     SLAEventKind.WARNING: "{target} SLA warning: due {due}",
     SLAEventKind.BREACHED: "{target} SLA breached (was due {due})",
     SLAEventKind.MET: "{target} SLA met",
+    SLAEventKind.MET_LATE: "{target} SLA target done after breach (was due {due})",
 }
 
 
@@ -31,9 +32,12 @@ def sla_event_record(
     due_at: datetime | None,
     at: datetime,
     elapsed: timedelta | None = None,
+    business_time: bool | None = None,
 ) -> bool:
     """Insert the event unless it exists (unique on conversation, target, cycle, kind) and add
-    a timeline line for new warnings, breaches and met targets. Returns True when it was new.
+    a timeline line (event `sla_<kind>`, which the console renders) for every new event: warning,
+    breach, met and met late. `business_time` says whether `elapsed` is business time or 24/7.
+    Returns True when it was new.
 
     Runs in a savepoint so a concurrent duplicate leaves the caller's transaction usable."""
     try:
@@ -46,6 +50,7 @@ def sla_event_record(
                 due_at=due_at,
                 occurred_at=at,
                 elapsed_seconds=int(elapsed.total_seconds()) if elapsed is not None else None,
+                business_time=business_time if elapsed is not None else None,
                 policy_id=conversation.sla_policy_id,
                 channel_id=conversation.channel_id,
                 team_id=conversation.team_id,
@@ -53,20 +58,19 @@ def sla_event_record(
             )
     except IntegrityError:
         return False
-    template = ACTIVITY_TEXT.get(SLAEventKind(kind))
-    if template is not None:
-        # Imported here: the conversation services import the SLA timers at module level.
-        from helpdesk.conversations.services.activity import activity_record
+    template = ACTIVITY_TEXT[SLAEventKind(kind)]
+    # Imported here: the conversation services import the SLA timers at module level.
+    from helpdesk.conversations.services.activity import activity_record
 
-        activity_record(
-            conversation=conversation,
-            event=f"sla_{kind}",
-            text=template.format(
-                target=TARGET_NAMES[SLATarget(target)],
-                due=due_at.isoformat(timespec="minutes") if due_at else "-",
-            ),
-            target=target,
-            cycle=cycle,
-            due_at=due_at.isoformat() if due_at else None,
-        )
+    activity_record(
+        conversation=conversation,
+        event=f"sla_{kind}",
+        text=template.format(
+            target=TARGET_NAMES[SLATarget(target)],
+            due=due_at.isoformat(timespec="minutes") if due_at else "-",
+        ),
+        target=target,
+        cycle=cycle,
+        due_at=due_at.isoformat() if due_at else None,
+    )
     return True

@@ -1,17 +1,22 @@
 """SLA report selector: attainment, response/resolution times and breaches for a date range,
 per policy, channel, team and agent. Five queries whatever the data (events + one per name
-table); percentiles are computed in Python from the `elapsed_seconds` of completions, which are
-already in each target's time mode (business time where the policy says so)."""
+table), plus one to find the default time zone when none is given; percentiles are computed in
+Python from the `elapsed_seconds` of completions, which are in each target's time mode
+(business time where the policy ran the target on a calendar, else 24/7). Each time figure
+says its mode ("business", "24/7", or "mixed" when a row combines both), because a business-time
+median and a 24/7 median are not the same quantity. The date range is read in one time zone:
+the one asked for, else the default policy's calendar's, else the server's."""
 
 from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.utils import timezone
 
 from helpdesk.agents.models import Team
 from helpdesk.inboxes.models import Channel
@@ -19,6 +24,7 @@ from helpdesk.sla.models import SLAEvent, SLAEventKind, SLAPolicy, SLATarget
 
 DIMENSIONS = ("policy", "channel", "team", "agent")
 TARGETS = [str(t) for t in SLATarget]
+BUSINESS, ALWAYS, MIXED, UNKNOWN = "business", "24/7", "mixed", "unknown"
 
 
 def percentile(values: list[int], fraction: float) -> float | None:
@@ -42,6 +48,15 @@ class TargetFigures:
     breached: int = 0
     warnings: int = 0
     times: list[int] = field(default_factory=list)
+    modes: set[str] = field(default_factory=set)
+
+    @property
+    def time_mode(self) -> str:
+        """The time mode of `median` and `p90`: "business", "24/7", "mixed", "unknown" (older
+        events whose policy is gone), or "" when there are no times."""
+        if not self.modes:
+            return ""
+        return next(iter(self.modes)) if len(self.modes) == 1 else MIXED
 
     @property
     def attainment(self) -> float | None:
@@ -72,9 +87,21 @@ class ReportRow:
         return sum(f.breached for f in self.targets.values())
 
 
-def range_bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    """[start 00:00, end+1 00:00) in the server's time zone: `end` is inclusive."""
-    tz = timezone.get_current_timezone()
+def report_time_zone() -> tzinfo:
+    """The default time zone of reports: the default policy's calendar's, else the server's."""
+    name = (
+        SLAPolicy.objects.filter(is_default=True, calendar__isnull=False)
+        .values_list("calendar__time_zone", flat=True)
+        .first()
+    )
+    try:
+        return ZoneInfo(name or settings.TIME_ZONE)
+    except (ValueError, KeyError):  # an unknown stored zone: fall back to the server's
+        return ZoneInfo(settings.TIME_ZONE)
+
+
+def range_bounds(start: date, end: date, tz: tzinfo) -> tuple[datetime, datetime]:
+    """[start 00:00, end+1 00:00) in `tz`: `end` is inclusive."""
     return (
         datetime.combine(start, time(0), tzinfo=tz),
         datetime.combine(end + timedelta(days=1), time(0), tzinfo=tz),
@@ -96,15 +123,23 @@ def _names(dimension: str, keys: Iterable[int]) -> dict[int, str]:
     }
 
 
-def sla_report(*, start: date, end: date) -> dict[str, list[ReportRow]]:
+def sla_report(*, start: date, end: date, tz: tzinfo | None = None) -> dict[str, list[ReportRow]]:
     """Rows per dimension, sorted by name; a row with key None collects events without that
-    dimension (no team, unassigned, deleted policy)."""
-    low, high = range_bounds(start, end)
+    dimension (no team, unassigned, deleted policy). Days run from midnight to midnight in
+    `tz` (default: `report_time_zone()`)."""
+    low, high = range_bounds(start, end, tz or report_time_zone())
     events = SLAEvent.objects.filter(occurred_at__gte=low, occurred_at__lt=high).values_list(
-        "target", "kind", "elapsed_seconds", "policy_id", "channel_id", "team_id", "assignee_id"
+        "target",
+        "kind",
+        "elapsed_seconds",
+        "business_time",
+        "policy_id",
+        "channel_id",
+        "team_id",
+        "assignee_id",
     )
     rows: dict[str, dict[int | None, ReportRow]] = {d: {} for d in DIMENSIONS}
-    for target, kind, elapsed, *keys in events.iterator(chunk_size=2000):
+    for target, kind, elapsed, business, *keys in events.iterator(chunk_size=2000):
         for dimension, key in zip(DIMENSIONS, keys, strict=True):
             row = rows[dimension].get(key)
             if row is None:
@@ -118,6 +153,7 @@ def sla_report(*, start: date, end: date) -> dict[str, list[ReportRow]]:
                 figures.warnings += 1
             if kind in (SLAEventKind.MET, SLAEventKind.MET_LATE) and elapsed is not None:
                 figures.times.append(elapsed)
+                figures.modes.add(UNKNOWN if business is None else BUSINESS if business else ALWAYS)
     result: dict[str, list[ReportRow]] = {}
     for dimension in DIMENSIONS:
         names = _names(dimension, rows[dimension].keys())

@@ -13,7 +13,7 @@ from helpdesk.sla.policies import load_policies
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 500
+BATCH_SIZE = 500  # ids per batch: the team members are loaded once per batch; no lock spans it
 # Stop starting batches after this long so a run never overlaps the next one (interval: 60 s);
 # what is left is due and is picked up by the next run.
 TIME_BUDGET_SECONDS = 40.0
@@ -21,8 +21,9 @@ TIME_BUDGET_SECONDS = 40.0
 
 def check_deadlines(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
     """Find conversations whose warning or deadline has passed (one indexed query), then record
-    and notify them in batches, each batch one transaction. Safe to run twice or in two
-    workers at once. Returns the number of warnings and breaches recorded."""
+    and notify them in batches (one query for the batch's team members), each conversation in
+    its own short transaction. Safe to run twice or in two workers at once. Returns the number
+    of warnings and breaches recorded."""
     started = time.monotonic()
     now = now or timezone.now()
     ids = list(due_conversations(now=now).values_list("pk", flat=True))
@@ -49,3 +50,20 @@ def acknowledge(message_id: int) -> None:
     from helpdesk.sla.acknowledgements import acknowledgement_send
 
     acknowledgement_send(trigger_message_id=message_id)
+
+
+def recompute_deadlines(policy_ids: list[int], after: int = 0) -> int:
+    """Job: recompute stored deadlines after an SLA policy or calendar edit (queued by the
+    admin through `helpdesk.sla.recompute`). Works for at most TIME_BUDGET_SECONDS, then queues
+    its own continuation, so 100 000 conversations never hit the worker timeout. Idempotent."""
+    from helpdesk.core.jobs import enqueue_now_rollback_unsafe
+    from helpdesk.sla.recompute import RECOMPUTE_TASK, sla_deadlines_recompute
+
+    progress = sla_deadlines_recompute(
+        policy_ids=policy_ids, after=after, time_budget=TIME_BUDGET_SECONDS
+    )
+    if progress.resume_after is not None:
+        enqueue_now_rollback_unsafe(
+            RECOMPUTE_TASK, policy_ids=policy_ids, after=progress.resume_after
+        )
+    return progress.updated

@@ -9,11 +9,15 @@ when the customer writes after the first response and no reply is owed yet; a pu
 ends first/next response (notes never call in here); resolving ends resolution and cancels the
 response targets; pending and snoozed pause every clock and the paused time is not charged.
 When priority, team or labels change, the policy is re-evaluated and deadlines recomputed with
-the time already charged carried over.
+the time already charged carried over. When a policy's or calendar's settings change, the
+deadlines of its open conversations are recomputed (`sla_on_policy_settings_changed`).
+A target whose calendar never opens runs without a deadline and is logged as a warning.
 """
 
 from __future__ import annotations
 
+import copy
+import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -30,11 +34,28 @@ FIRST = str(SLATarget.FIRST_RESPONSE)
 NEXT = str(SLATarget.NEXT_RESPONSE)
 RESOLUTION = str(SLATarget.RESOLUTION)
 
+logger = logging.getLogger(__name__)
+
 
 def _save(conversation: Conversation, at: datetime) -> None:
     clock.sync_fields(conversation, at=at)
+    warn_if_unscheduled(conversation)
     if conversation.pk is not None:
         conversation.save(update_fields=clock.SLA_FIELDS)
+
+
+def warn_if_unscheduled(conversation: Conversation) -> None:
+    """Log targets that run without a deadline (their calendar never opens): the message goes
+    through, the configuration needs fixing."""
+    unscheduled = clock.unscheduled(conversation)
+    if unscheduled:
+        logger.warning(
+            "sla targets %s of conversation=%s run without a deadline: policy=%s has a "
+            "business calendar that never opens",
+            ",".join(unscheduled),
+            conversation.pk,
+            conversation.sla_policy_id,
+        )
 
 
 def _record_completion(
@@ -57,6 +78,7 @@ def _record_completion(
         due_at=completion.due_at,
         at=at,
         elapsed=completion.elapsed,
+        business_time=completion.business,
     )
 
 
@@ -172,3 +194,34 @@ def sla_on_attributes_changed(*, conversation: Conversation, at: datetime) -> No
     if policy is not None:
         _start_missing(conversation, policies, at)
     _save(conversation, at)
+
+
+def sla_on_policy_settings_changed(
+    *, conversation: Conversation, policies: PolicySet, at: datetime
+) -> bool:
+    """The conversation's policy or its calendar was edited: recompute every running deadline
+    from the clock's last start and the time charged before it, under the new settings (as if
+    they had applied since); drop targets the policy no longer sets and start the ones it now
+    sets. Recorded warnings and breaches stay recorded. Idempotent: returns whether anything
+    changed (a second call with the same settings returns False)."""
+    if conversation.status == ConversationStatus.RESOLVED:
+        return False
+    before = _snapshot(conversation)
+    targets = policies.targets(policies.by_id.get(conversation.sla_policy_id))
+    running = clock.entries(conversation)
+    for name, entry in list(running.items()):
+        spec = targets.get(name)
+        if spec is None:
+            del running[name]
+        else:
+            clock.schedule(entry, spec)
+    _start_missing(conversation, policies, at)
+    clock.sync_fields(conversation, at=at)
+    return _snapshot(conversation) != before
+
+
+def _snapshot(conversation: Conversation) -> list[object]:
+    return [
+        copy.deepcopy(getattr(conversation, "sla_policy_id" if f == "sla_policy" else f))
+        for f in clock.SLA_FIELDS
+    ]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import csv
+import zoneinfo
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from functools import wraps
 from typing import Any
 
@@ -12,11 +13,20 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from helpdesk.sla.models import SLATarget
-from helpdesk.sla.reports import DIMENSIONS, TARGETS, ReportRow, sla_report
+from helpdesk.sla.reports import (
+    ALWAYS,
+    BUSINESS,
+    DIMENSIONS,
+    MIXED,
+    TARGETS,
+    UNKNOWN,
+    ReportRow,
+    report_time_zone,
+    sla_report,
+)
 
 MAX_RANGE_DAYS = 366
 
@@ -32,16 +42,32 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     return wrapped
 
 
-def _range(request: HttpRequest) -> tuple[date, date]:
-    """`start`/`end` (YYYY-MM-DD, inclusive); default the last 30 days. Raises ValueError."""
-    today = timezone.localdate()
+def _range(request: HttpRequest) -> tuple[date, date, tzinfo]:
+    """`start`/`end` (YYYY-MM-DD, inclusive; default the last 30 days) read in the time zone
+    `tz` (an IANA name; default the default calendar's, see `report_time_zone`). Raises
+    ValueError with a reason."""
+    name = request.GET.get("tz") or ""
+    if name and name not in zoneinfo.available_timezones():
+        raise ValueError(_("Unknown time zone: %(tz)s") % {"tz": name})
+    tz = zoneinfo.ZoneInfo(name) if name else report_time_zone()
+    today = datetime.now(tz).date()
     start = date.fromisoformat(request.GET.get("start") or str(today - timedelta(days=29)))
     end = date.fromisoformat(request.GET.get("end") or str(today))
     if end < start:
         raise ValueError(_("The end date is before the start date."))
     if (end - start).days > MAX_RANGE_DAYS:
         raise ValueError(_("Choose a range of at most a year."))
-    return start, end
+    return start, end, tz
+
+
+def _mode_label(mode: str) -> str:
+    labels = {
+        BUSINESS: _("business hours"),
+        ALWAYS: _("24/7"),
+        MIXED: _("mixed: business hours and 24/7"),
+        UNKNOWN: _("unknown"),
+    }
+    return labels.get(mode, "")
 
 
 def _minutes(seconds: float | None) -> str:
@@ -55,10 +81,10 @@ def _percent(value: float | None) -> str:
 @staff_required
 def sla_report_page(request: HttpRequest) -> HttpResponse:
     try:
-        start, end = _range(request)
+        start, end, tz = _range(request)
     except ValueError as exc:
         return HttpResponseBadRequest(_("Bad date range: %(reason)s") % {"reason": exc})
-    report = sla_report(start=start, end=end)
+    report = sla_report(start=start, end=end, tz=tz)
     titles = {
         "policy": _("By policy"),
         "channel": _("By channel"),
@@ -72,7 +98,13 @@ def sla_report_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "sla/report.html",
-        {"start": start, "end": end, "sections": sections, "targets": _target_labels()},
+        {
+            "start": start,
+            "end": end,
+            "time_zone": str(tz),
+            "sections": sections,
+            "targets": _target_labels(),
+        },
     )
 
 
@@ -97,8 +129,10 @@ def _row_context(row: ReportRow) -> dict[str, Any]:
         ],
         "frt_median": _minutes(first.median),
         "frt_p90": _minutes(first.p90),
+        "frt_mode": _mode_label(first.time_mode),
         "resolution_median": _minutes(resolution.median),
         "resolution_p90": _minutes(resolution.p90),
+        "resolution_mode": _mode_label(resolution.time_mode),
         "breaches": row.breaches,
     }
 
@@ -113,6 +147,10 @@ CSV_HEADER = [
     "resolution_median_minutes",
     "resolution_p90_minutes",
     "breaches",
+    # Appended so existing column positions stay: "business", "24/7", "mixed" or "unknown".
+    "first_response_time_mode",
+    "resolution_time_mode",
+    "time_zone",
 ]
 
 
@@ -125,10 +163,10 @@ def _csv_cell(value: object) -> str:
 @staff_required
 def sla_report_csv(request: HttpRequest) -> HttpResponse:
     try:
-        start, end = _range(request)
+        start, end, tz = _range(request)
     except ValueError as exc:
         return HttpResponseBadRequest(_("Bad date range: %(reason)s") % {"reason": exc})
-    report = sla_report(start=start, end=end)
+    report = sla_report(start=start, end=end, tz=tz)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="sla-{start}-{end}.csv"'
     writer = csv.writer(response)
@@ -147,6 +185,9 @@ def sla_report_csv(request: HttpRequest) -> HttpResponse:
                 _minutes(resolution.median),
                 _minutes(resolution.p90),
                 row.breaches,
+                first.time_mode,
+                resolution.time_mode,
+                str(tz),
             ]
             writer.writerow(cells)
     return response

@@ -12,7 +12,7 @@ from django_q.models import Schedule
 
 from helpdesk.conversations.models import Conversation, Message
 from helpdesk.core.models import RealtimeEvent
-from helpdesk.sla import timers
+from helpdesk.sla import breaches, timers
 from helpdesk.sla.breaches import due_conversations
 from helpdesk.sla.models import SLAEvent
 from helpdesk.sla.tasks import check_deadlines
@@ -47,7 +47,9 @@ def test_check_deadlines_records_warning_once_and_advances_to_the_deadline(agent
     event = SLAEvent.objects.get()
     assert (event.target, event.kind) == ("first_response", "warning")
     sent = [e for e in events.all() if e["type"] == "sla.warning"]
-    assert {e["group"] for e in sent} == {f"agent.{agent.pk}", f"inbox.{conversation.channel_id}"}
+    assert {e["group"] for e in sent} == {f"inbox.{conversation.channel_id}"}
+    notified = [e for e in events.all() if e.get("kind") == "sla_warning"]
+    assert [e["group"] for e in notified] == [f"agent.{agent.pk}"]  # stored, announced live
     assert Message.objects.filter(content_attributes__event="sla_warning").count() == 1
 
 
@@ -77,10 +79,12 @@ def test_breach_without_prior_warning_is_only_a_breach_and_escalates(agent, mana
     assert escalated.priority == 4
     assert escalated.team_id == second_line.pk
     assert escalated.assignee_id == rescuer.pk
-    assert escalated.sla_next_due_at == T0 + timedelta(minutes=600)
+    assert escalated.sla_unrecorded_due_at == T0 + timedelta(minutes=600)
+    assert escalated.sla_next_due_at == T0 + timedelta(minutes=60)  # breached, still unmet
     groups = {e["group"] for e in events.all() if e["type"] == "sla.breached"}
-    assert {f"agent.{u.pk}" for u in (agent, member, manager)} <= groups
     assert f"inbox.{conversation.channel_id}" in groups
+    notified = {e["group"] for e in events.all() if e.get("kind") == "sla_breached"}
+    assert {f"agent.{u.pk}" for u in (agent, member, manager)} <= notified
     activity = Message.objects.filter(conversation=conversation, kind="activity")
     assert {m.content_attributes["event"] for m in activity} >= {
         "sla_breached",
@@ -115,6 +119,45 @@ def test_check_deadlines_query_count_does_not_grow_with_rows(django_assert_max_n
     per_row_small = (len(small.captured_queries) - 8) / 3
     per_row_large = (len(large.captured_queries) - 8) / 9
     assert per_row_large <= per_row_small + 1
+
+
+def test_check_deadlines_keeps_a_recorded_breach_as_the_unmet_deadline():
+    policy()
+    conversation = started()
+    check_deadlines(now=T0 + timedelta(minutes=61))
+    breached = Conversation.objects.get(pk=conversation.pk)
+    assert breached.sla_unrecorded_due_at == T0 + timedelta(minutes=600)  # the job moves on
+    assert breached.sla_next_due_at == T0 + timedelta(minutes=60)  # the inbox sort does not
+    assert not due_conversations(now=T0 + timedelta(minutes=62)).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_check_deadlines_commits_each_conversation_in_its_own_transaction(monkeypatch):
+    policy(escalate_priority=4)
+    for _ in range(4):
+        started()
+    commits: list[int] = []
+    seen: list[int] = []
+    real_commit = connection.commit
+    real_process = breaches._process_one
+
+    def counting_commit() -> None:
+        commits.append(1)
+        real_commit()
+
+    def watching_process(conversation, **kwargs):
+        seen.append(len(commits))  # commits so far when this conversation's work starts
+        return real_process(conversation, **kwargs)
+
+    monkeypatch.setattr(connection, "commit", counting_commit)
+    monkeypatch.setattr(breaches, "_process_one", watching_process)
+    assert check_deadlines(now=T0 + timedelta(minutes=61)) == 4
+    # Each conversation (with its escalation) was committed before the next one was locked,
+    # so no write waits on more than one conversation's work.
+    assert len(seen) == 4 and len(set(seen)) == 4, seen
+    assert SLAEvent.objects.filter(kind="breached").count() == 4
+    assert set(Conversation.objects.values_list("priority", flat=True)) == {4}
+    assert check_deadlines(now=T0 + timedelta(minutes=61)) == 0
 
 
 @pytest.mark.postgres
@@ -160,6 +203,7 @@ def test_due_query_uses_the_partial_indexes():
             channel=channel,
             last_activity_at=T0,
             sla_next_due_at=far + timedelta(minutes=i) if i % 2 else None,
+            sla_unrecorded_due_at=far + timedelta(minutes=i) if i % 2 else None,
             sla_warn_at=far if i % 3 == 0 else None,
         )
         for i in range(5000)
@@ -167,4 +211,4 @@ def test_due_query_uses_the_partial_indexes():
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE conversations_conversation")
     plan = due_conversations(now=T0).values("pk").explain()
-    assert "conv_sla_due" in plan and "conv_sla_warn" in plan, plan
+    assert "conv_sla_unrecorded" in plan and "conv_sla_warn" in plan, plan

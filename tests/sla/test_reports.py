@@ -5,14 +5,15 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
 
 from helpdesk.conversations.models import Conversation
 from helpdesk.sla import timers
-from helpdesk.sla.reports import percentile, sla_report
-from tests.sla.support import policy
+from helpdesk.sla.reports import percentile, report_time_zone, sla_report
+from tests.sla.support import office_calendar, policy, rule
 from tests.support import factories
 
 pytestmark = pytest.mark.django_db
@@ -63,10 +64,42 @@ def test_sla_report_attainment_times_and_breaches_per_dimension(seeded, agent):
 
 def test_sla_report_query_count_is_constant(seeded, django_assert_num_queries):
     with django_assert_num_queries(5):
-        sla_report(start=DAY, end=DAY)
+        sla_report(start=DAY, end=DAY, tz=UTC)
     replied_after(5, team=factories.TeamFactory(), channel=factories.ChannelFactory())
     with django_assert_num_queries(5):
+        sla_report(start=DAY, end=DAY, tz=UTC)
+    with django_assert_num_queries(6):  # one more to find the default calendar's time zone
         sla_report(start=DAY, end=DAY)
+
+
+def test_sla_report_states_the_time_mode_of_each_figure():
+    office = policy(name="Office", calendar=office_calendar(), first_response_business=True)
+    always = policy(name="Always", is_default=False, first_response_minutes=30)
+    rule(always, priority=4)
+    channel = factories.ChannelFactory()
+    replied_after(10, channel=channel)
+    replied_after(10, channel=channel, priority=4)
+    report = sla_report(start=DAY, end=DAY, tz=UTC)
+    modes = {r.name: r.targets["first_response"].time_mode for r in report["policy"]}
+    assert modes == {office.name: "business", always.name: "24/7"}
+    (by_channel,) = report["channel"]
+    assert by_channel.targets["first_response"].time_mode == "mixed"
+    assert by_channel.targets["resolution"].time_mode == ""  # no resolution times yet
+
+
+def test_sla_report_reads_days_in_the_chosen_time_zone():
+    calendar = office_calendar(tz="America/New_York")
+    policy(calendar=calendar, first_response_business=False)
+    late_evening = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # 22:00 on the 23rd in New York
+    conversation = factories.ConversationFactory()
+    timers.sla_on_conversation_created(conversation=conversation, at=late_evening)
+    conversation = Conversation.objects.get(pk=conversation.pk)
+    timers.sla_on_agent_reply(conversation=conversation, at=late_evening + timedelta(minutes=5))
+    new_york = ZoneInfo("America/New_York")
+    assert report_time_zone() == new_york  # the default policy's calendar
+    in_new_york = sla_report(start=DAY, end=DAY)["policy"]
+    assert in_new_york[0].targets["first_response"].met == 1
+    assert sla_report(start=DAY, end=DAY, tz=UTC)["policy"] == []
 
 
 def test_report_page_needs_staff(client, agent):
@@ -103,7 +136,22 @@ def test_report_csv_export(client, manager, seeded):
     assert policy_row["first_response_attainment_percent"] == "75.0"
     assert policy_row["first_response_median_minutes"] == "25.0"
     assert policy_row["breaches"] == "1"
+    assert policy_row["first_response_time_mode"] == "24/7"
+    assert policy_row["resolution_time_mode"] == ""
+    assert policy_row["time_zone"] == "UTC"
     assert {r["dimension"] for r in rows} == {"policy", "channel", "team", "agent"}
+
+
+def test_report_page_names_time_zone_and_time_modes_and_rejects_unknown_zones(
+    client, manager, seeded
+):
+    client.force_login(manager)
+    params = {"start": "2026-11-23", "end": "2026-11-23", "tz": "Europe/Oslo"}
+    body = client.get(reverse("sla:report"), params).content.decode()
+    assert "midnight to midnight in Europe/Oslo" in body
+    assert "First response time mode" in body and "<td>24/7</td>" in body
+    bad = client.get(reverse("sla:report_csv"), {**params, "tz": "Mars/Olympus_Mons"})
+    assert bad.status_code == 400 and b"Unknown time zone" in bad.content
 
 
 def test_report_csv_neutralises_formula_names(client, manager):

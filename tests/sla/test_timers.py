@@ -185,6 +185,30 @@ def test_late_reply_records_breach_and_late_completion_once():
     assert kinds == {"breached", "met_late"}
     late = SLAEvent.objects.get(kind="met_late")
     assert late.elapsed_seconds == 90 * 60
+    assert late.business_time is False  # a 24/7 policy
+    lines = Message.objects.filter(conversation=conversation, kind="activity")
+    events = [m.content_attributes["event"] for m in lines.order_by("pk")]
+    assert events == ["sla_breached", "sla_met_late"]  # the console renders `sla_met_late`
+    assert lines.get(content_attributes__event="sla_met_late").content_attributes["target"] == (
+        "first_response"
+    )
+
+
+def test_every_sla_event_kind_has_a_timeline_line():
+    from helpdesk.sla.models import SLAEventKind
+    from helpdesk.sla.records import ACTIVITY_TEXT
+
+    assert set(ACTIVITY_TEXT) == set(SLAEventKind)
+
+
+def test_business_time_completion_records_its_time_mode():
+    policy(calendar=office_calendar(), first_response_business=True)
+    conversation = factories.ConversationFactory()
+    monday = datetime(2026, 11, 23, 9, 0, tzinfo=OSLO)
+    timers.sla_on_conversation_created(conversation=conversation, at=monday)
+    timers.sla_on_agent_reply(conversation=fresh(conversation), at=monday + timedelta(minutes=5))
+    met = SLAEvent.objects.get(target="first_response")
+    assert (met.kind, met.elapsed_seconds, met.business_time) == ("met", 300, True)
 
 
 def test_raising_priority_switches_policy_and_recomputes_deadlines(widget_channel, agent):
