@@ -18,7 +18,7 @@ from helpdesk.conversations.models import Conversation
 from helpdesk.core.admin import ReadOnlyAdminMixin, ReadOnlyInlineMixin, intermediate_form
 from helpdesk.core.errors import DomainError
 from helpdesk.customers.models import ChannelOptOut, ContactIdentity, Customer
-from helpdesk.customers.services import customer_merge
+from helpdesk.customers.services import customer_merge, customer_update
 
 CONVERSATIONS_SHOWN = 20
 
@@ -82,8 +82,26 @@ class MergeForm(forms.Form):
         self.fields["target"].label_from_instance = lambda c: f"{c} (#{c.pk})"
 
 
+PROFILE_FIELDS = ("name", "locale", "time_zone", "custom_attributes")
+
+
+class CustomerForm(forms.ModelForm):
+    class Meta:
+        model = Customer
+        fields = list(PROFILE_FIELDS)
+
+    def clean_time_zone(self) -> str:
+        from zoneinfo import available_timezones
+
+        value = self.cleaned_data.get("time_zone") or ""
+        if value and value not in available_timezones():
+            raise forms.ValidationError(_("Unknown time zone: %(tz)s") % {"tz": value})
+        return value
+
+
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
+    form = CustomerForm
     list_display = [
         "name",
         "identity_list",
@@ -100,6 +118,20 @@ class CustomerAdmin(admin.ModelAdmin):
     inlines = [IdentityInline, ConversationInline]
     actions = ["merge_into"]
     ordering = ["-created_at"]
+
+    def save_model(self, request: HttpRequest, obj: Customer, form: Any, change: bool) -> None:
+        """Profile edits go through `customer_update` (time-zone check, SLA re-evaluation on
+        attribute changes, the `customer.updated` event); a new customer is a plain insert."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        fields = {f: form.cleaned_data[f] for f in form.changed_data if f in PROFILE_FIELDS}
+        if not fields:
+            return
+        try:
+            customer_update(customer=obj, **fields)
+        except DomainError as error:
+            self.message_user(request, error.message, messages.ERROR)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return (
@@ -118,7 +150,9 @@ class CustomerAdmin(admin.ModelAdmin):
     def conversation_count(self, obj: Customer) -> int:
         return obj._conversations
 
-    @admin.action(description=gettext_lazy("Merge the two selected customers…"))
+    @admin.action(
+        permissions=["change"], description=gettext_lazy("Merge the two selected customers…")
+    )
     def merge_into(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         pair = queryset.order_by("pk")
         if pair.count() != 2:

@@ -101,3 +101,37 @@ def test_core_admins_are_read_only(logged_in, url_name):
     response = logged_in.get(reverse(url_name))
     assert response.status_code == 200
     assert response.context["has_add_permission"] is False
+
+
+def test_customer_change_form_saves_through_the_service_and_checks_the_time_zone(
+    client, manager, events
+):
+    from django.urls import reverse
+
+    from helpdesk.customers.models import Customer
+
+    customer = factories.CustomerFactory(name="Old name", time_zone="")
+    client.force_login(manager)
+    url = reverse("admin:customers_customer_change", args=[customer.pk])
+    form = {
+        "name": "New name",
+        "locale": "nb",
+        "time_zone": "Mars/Olympus",
+        "custom_attributes": "{}",
+        "identities-TOTAL_FORMS": "0",
+        "identities-INITIAL_FORMS": "0",
+        "conversations-TOTAL_FORMS": "0",
+        "conversations-INITIAL_FORMS": "0",
+    }
+    refused = client.post(url, form)
+    assert refused.status_code == 200 and "Mars/Olympus" in refused.content.decode()
+    form["time_zone"] = "Europe/Oslo"
+    saved = client.post(url, form)
+    assert saved.status_code == 302
+    customer = Customer.objects.get(pk=customer.pk)
+    assert (customer.name, customer.locale, customer.time_zone) == (
+        "New name",
+        "nb",
+        "Europe/Oslo",
+    )
+    assert "customer.updated" in events.types()

@@ -35,7 +35,7 @@ def test_conversation_assign_records_activity_and_notifies_assignee(agent, manag
     conversation.refresh_from_db()
     assert conversation.assignee_id == agent.pk
     assert activity_events(conversation) == ["assigned"]
-    notes = [e for e in events.all() if e["type"] == "notification.assigned"]
+    notes = [e for e in events.all() if e.get("kind") == "assigned"]
     assert notes and notes[0]["group"] == f"agent.{agent.pk}"
 
 
@@ -139,3 +139,30 @@ def test_conversation_priority_team_labels(agent):
     assert last.content_attributes["removed"] == ["refund"]
     with pytest.raises(DomainError):
         conversation_set_priority(conversation=conversation, priority=9, by=agent)
+
+
+def test_resolving_ends_the_wait_and_a_new_message_starts_a_new_one(agent):
+    from helpdesk.conversations.services import message_receive_inbound
+    from helpdesk.conversations.services.inbound import InboundMessage
+
+    channel = factories.ChannelFactory()
+
+    def write(sid: str):
+        return message_receive_inbound(
+            channel=channel,
+            inbound=InboundMessage(
+                identity_kind="email", identity_address="w@example.test", text="hi", external_id=sid
+            ),
+        ).message.conversation
+
+    conversation = write("w1")
+    first_wait = conversation.waiting_since
+    assert first_wait is not None
+    conversation = conversation_change_status(
+        conversation=conversation, status="resolved", by=agent
+    )
+    assert conversation.waiting_since is None
+    again = write("w2")
+    again.refresh_from_db()
+    assert again.waiting_since is not None and again.waiting_since > first_wait
+

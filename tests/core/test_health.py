@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
+from channels.layers import InMemoryChannelLayer
 from django.utils import timezone
 
 from helpdesk.core.models import WorkerHeartbeat
@@ -48,3 +50,31 @@ def test_healthz_broken_channel_layer_is_503(client, settings):
     body = response.json()
     assert body["checks"]["channel_layer"]["status"] == "error"
     assert body["status"] == "error"
+
+
+class HangingLayer(InMemoryChannelLayer):
+    """A layer that accepts the connection and then never answers (a wedged Redis)."""
+
+    async def receive(self, channel):
+        await asyncio.sleep(3600)
+
+
+def test_healthz_hanging_channel_layer_is_503_quickly_without_details(
+    client, settings, monkeypatch
+):
+    from channels.layers import channel_layers
+
+    from helpdesk.core import health
+
+    monkeypatch.setattr(health, "LAYER_TIMEOUT_SECONDS", 0.2)
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "tests.core.test_health.HangingLayer"}}
+    channel_layers.backends.clear()
+    try:
+        response = client.get("/healthz")
+    finally:
+        channel_layers.backends.clear()
+    assert response.status_code == 503
+    assert response.json()["checks"]["channel_layer"] == {
+        "status": "error",
+        "error": "TimeoutError",
+    }

@@ -11,6 +11,13 @@ from helpdesk.core.models import RealtimeEvent
 from tests.support import factories
 
 
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Stored files (uploads, fetched media) go to a per-test temporary folder, never into the
+    project's media/."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
 @pytest.fixture
 def agent(db: Any) -> Any:
     return factories.AgentFactory()
@@ -45,3 +52,14 @@ class EventLog:
 @pytest.fixture
 def events(db: Any) -> Iterator[EventLog]:
     yield EventLog()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_relay_memory() -> Iterator[None]:
+    """The relay remembers event ids it delivered in this process. Test databases roll back,
+    and SQLite then hands the same ids out again, which production never does (a rolled-back
+    event is never delivered); forget them between tests."""
+    from helpdesk.core import relay
+
+    relay._seen.clear()
+    yield

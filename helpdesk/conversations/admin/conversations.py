@@ -263,7 +263,7 @@ class ConversationAdmin(admin.ModelAdmin):
 
     # Bulk actions: one service call per conversation; a refused one is reported and skipped.
 
-    @admin.action(description=gettext_lazy("Assign to me"))
+    @admin.action(permissions=["change"], description=gettext_lazy("Assign to me"))
     def assign_to_me(self, request: HttpRequest, queryset: QuerySet) -> None:
         apply_to_each(
             modeladmin=self,
@@ -275,7 +275,7 @@ class ConversationAdmin(admin.ModelAdmin):
             success_message=_("%(n)s conversations assigned to you."),
         )
 
-    @admin.action(description=gettext_lazy("Assign to an agent…"))
+    @admin.action(permissions=["change"], description=gettext_lazy("Assign to an agent…"))
     def assign_to_agent(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         form, page = intermediate_form(
             modeladmin=self,
@@ -312,23 +312,26 @@ class ConversationAdmin(admin.ModelAdmin):
             success_message=done,
         )
 
-    @admin.action(description=gettext_lazy("Resolve"))
+    @admin.action(permissions=["change"], description=gettext_lazy("Resolve"))
     def resolve(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._move(
             request, queryset, ConversationStatus.RESOLVED, _("%(n)s conversations resolved.")
         )
 
-    @admin.action(description=gettext_lazy("Reopen"))
+    @admin.action(permissions=["change"], description=gettext_lazy("Reopen"))
     def reopen(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._move(request, queryset, ConversationStatus.OPEN, _("%(n)s conversations reopened."))
 
-    @admin.action(description=gettext_lazy("Mark as pending (waiting on the customer)"))
+    @admin.action(
+        permissions=["change"],
+        description=gettext_lazy("Mark as pending (waiting on the customer)"),
+    )
     def mark_pending(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._move(
             request, queryset, ConversationStatus.PENDING, _("%(n)s conversations marked pending.")
         )
 
-    @admin.action(description=gettext_lazy("Add a label…"))
+    @admin.action(permissions=["change"], description=gettext_lazy("Add a label…"))
     def add_label(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         form, page = intermediate_form(
             modeladmin=self,

@@ -23,7 +23,8 @@ from helpdesk.conversations.models import (
 )
 from helpdesk.conversations.services.activity import activity_record, display_name
 from helpdesk.core.errors import DomainError
-from helpdesk.core.realtime import agent_group, broadcast_on_commit
+from helpdesk.notifications.models import NotificationKind
+from helpdesk.notifications.services import notification_create
 from helpdesk.sla import timers
 
 User = get_user_model()
@@ -51,7 +52,7 @@ def _apply_assignee(
             by=by,
         )
         return
-    activity_record(
+    activity = activity_record(
         conversation=conversation,
         event="assigned",
         text=f"Assigned to {display_name(assignee)} by {display_name(by)}",
@@ -60,9 +61,12 @@ def _apply_assignee(
         assignee_name=display_name(assignee),
     )
     if by is None or by.pk != assignee.pk:
-        broadcast_on_commit(
-            agent_group(assignee.pk),
-            {"type": "notification.assigned", "conversation_id": conversation.pk},
+        notification_create(
+            recipient_ids=[assignee.pk],
+            kind=NotificationKind.ASSIGNED,
+            key=f"assigned:{activity.pk}",
+            conversation=conversation,
+            data={"by": display_name(by) if by is not None else ""},
         )
 
 
@@ -114,6 +118,8 @@ def conversation_change_status(
     conversation.snoozed_until = snoozed_until if status == ConversationStatus.SNOOZED else None
     if status == ConversationStatus.RESOLVED:
         conversation.resolved_at = now
+        # Resolved is answered: nobody waits any more. A new customer message starts a new wait.
+        conversation.waiting_since = None
     elif old == ConversationStatus.RESOLVED:
         conversation.resolved_at = None
     conversation.save()
@@ -208,9 +214,13 @@ def conversation_set_labels(
     return conversation
 
 
+@transaction.atomic
 def conversation_add_label(
     *, conversation: Conversation, label: Label, by: AbstractBaseUser | None
 ) -> Conversation:
+    """Add one label, keeping the others (read under the row lock, so two agents adding
+    labels at once both keep theirs)."""
+    conversation = _locked(conversation)
     labels = list(conversation.labels.all())
     if label in labels:
         return conversation
