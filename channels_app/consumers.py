@@ -9,7 +9,8 @@ Client -> server:
                                               then {"type": "catch_up.done", "last_id", "more"}
   {"type": "presence", "conversation_id": n, "state": "viewing" | "typing" | "left"}
   {"type": "availability", "state": "online" | "away"}
-  {"type": "ping"}                            -> {"type": "pong"}
+  {"type": "ping"}                            -> {"type": "pong"}, or close 4401 once the
+                                              session has ended (signed out, deactivated)
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from helpdesk.core.realtime import (
     agent_group,
     conversation_group,
     inbox_group,
+    latest_event_id,
     layer_relays_across_processes,
 )
 
@@ -59,9 +61,26 @@ def _events_after(groups: list[str], after: int) -> list[dict[str, Any]]:
     return [{**payload, "id": event_id} for event_id, payload in rows]
 
 
+_latest_event_id = database_sync_to_async(latest_event_id)
+
+
 @database_sync_to_async
-def _latest_event_id() -> int:
-    return RealtimeEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+def _still_signed_in(scope: dict[str, Any]) -> bool:
+    """The socket's session still exists and its user is still an active agent: sign-out,
+    deactivation or a revoked session end the live feed too."""
+    from django.contrib.auth import get_user_model
+
+    session = scope.get("session")
+    user = scope.get("user")
+    if session is None or user is None or not session.session_key:
+        return False
+    if not session.exists(session.session_key):
+        return False
+    return (
+        get_user_model()
+        .objects.filter(pk=user.pk, is_active=True, agent_profile__isnull=False)
+        .exists()
+    )
 
 
 @database_sync_to_async
@@ -119,6 +138,10 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
             state = await _set_availability(self.user, content["state"])
             await self.send_json({"type": "availability", "state": state})
         elif kind == "ping":
+            # The browser pings every ~25 s: a cheap moment to notice a session that ended.
+            if not await _still_signed_in(self.scope):
+                await self.close(code=4401)
+                return
             await self.send_json({"type": "pong"})
 
     async def _catch_up(self, after: Any) -> None:

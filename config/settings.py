@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "helpdesk.agents",
     "helpdesk.conversations",
     "helpdesk.sla",
+    "helpdesk.notifications",
     "helpdesk.console",
     "helpdesk.demo",
     "channels_app",
@@ -188,6 +189,7 @@ SESSION_COOKIE_SECURE = not DEBUG and not TESTING
 CSRF_COOKIE_SECURE = not DEBUG and not TESTING
 SESSION_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and not TESTING)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG

@@ -1,9 +1,8 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from django.views.static import serve
 
 from channels_app.widget.demo import demo_shop
+from channels_app.widget.files import signed_attachment
 from helpdesk.core.health import healthz
 
 urlpatterns = [
@@ -13,8 +12,6 @@ urlpatterns = [
     path("reports/sla/", include("helpdesk.sla.urls")),
     path("widget/", include("channels_app.widget.urls")),
     path("demo/shop/", demo_shop, name="demo-shop"),
+    path("files/<str:token>/", signed_attachment, name="attachment-signed"),
     path("", include("helpdesk.console.urls")),
 ]
-
-if settings.DEBUG:
-    urlpatterns += [path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]

@@ -1,16 +1,19 @@
 """Inbox search over message text and customers.
 
-PostgreSQL: full-text search. Each row is matched with the `simple` configuration (exact
-words, any language) and with the Snowball configuration of the customer's language, so
-"refunds" finds "refund" for an English customer and "remboursements" finds "remboursement"
-for a French one. SQLite: a case-insensitive substring fallback. Names, phone numbers and
-email addresses are matched as substrings on both (they are not words).
+PostgreSQL: full-text search over a GIN-indexed document per message, which a trigger builds
+with the `simple` configuration (exact words, any language) and the Snowball configuration of
+the customer's language, so "refunds" finds "refund" for an English customer and
+"remboursements" finds "remboursement" for a French one. SQLite: a case-insensitive
+substring fallback. Names, phone numbers and email addresses are matched as substrings on both
+(they are not words).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
-from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from helpdesk.conversations.models import Conversation, Message, MessageKind
 from helpdesk.customers.models import ContactIdentity
@@ -34,25 +37,15 @@ LANGUAGE_CONFIGS: dict[str, str] = {
 MAX_QUERY_LENGTH = 200
 
 
-def language_config(field: str) -> Case:
-    """A per-row regconfig name from a locale column ("fr-CA" -> "french"; unknown -> simple)."""
-    return Case(
-        *[
-            When(**{f"{field}__istartswith": code}, then=Value(cfg))
-            for code, cfg in LANGUAGE_CONFIGS.items()
-        ],
-        default=Value("simple"),
-        output_field=CharField(),
-    )
-
-
-def _postgres_message_match(query: str) -> Q:
+def _postgres_query(query: str) -> Any:
+    """The words of `query` in `simple` and in every configured language, OR-ed: a message
+    matches when its stored document (its own language plus `simple`) shares any form."""
     from django.contrib.postgres.search import SearchQuery
 
-    config = language_config("conversation__customer__locale")
-    return Q(_fts_simple=SearchQuery(query, config="simple", search_type="plain")) | Q(
-        _fts_lang=SearchQuery(query, config=config, search_type="plain")
-    )
+    combined = SearchQuery(query, config="simple", search_type="plain")
+    for config in sorted(set(LANGUAGE_CONFIGS.values())):
+        combined |= SearchQuery(query, config=config, search_type="plain")
+    return combined
 
 
 def _matching_messages(query: str) -> QuerySet[Message]:
@@ -60,13 +53,8 @@ def _matching_messages(query: str) -> QuerySet[Message]:
         conversation=OuterRef("pk"), kind__in=[MessageKind.MESSAGE, MessageKind.NOTE]
     )
     if settings.DATABASE_IS_POSTGRES:
-        from django.contrib.postgres.search import SearchVector
-
-        config = language_config("conversation__customer__locale")
-        return messages.annotate(
-            _fts_simple=SearchVector("text", config="simple"),
-            _fts_lang=SearchVector("text", config=config),
-        ).filter(_postgres_message_match(query))
+        # `search_document` is kept by a trigger and GIN-indexed (migration 0003).
+        return messages.filter(search_document=_postgres_query(query))
     return messages.filter(text__icontains=query)
 
 

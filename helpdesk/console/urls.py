@@ -1,6 +1,14 @@
 from django.urls import path
 
-from helpdesk.console.views import actions, auth, conversation, inbox, preferences
+from helpdesk.console.views import (
+    actions,
+    attachments,
+    auth,
+    conversation,
+    inbox,
+    notifications,
+    preferences,
+)
 
 app_name = "console"
 
@@ -16,6 +24,14 @@ urlpatterns = [
     path("c/<int:conversation_id>/status/", actions.status, name="status"),
     path("c/<int:conversation_id>/priority/", actions.priority, name="priority"),
     path("c/<int:conversation_id>/labels/", actions.labels, name="labels"),
+    path("a/<int:attachment_id>/", attachments.attachment, name="attachment"),
+    path("notifications/", notifications.notifications, name="notifications"),
+    path("notifications/read/", notifications.notifications_read, name="notifications_read"),
+    path(
+        "notifications/<int:notification_id>/",
+        notifications.notification_open,
+        name="notification_open",
+    ),
     path("me/language/", preferences.language, name="language"),
     path("me/availability/", preferences.availability, name="availability"),
 ]

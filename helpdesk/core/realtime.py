@@ -42,6 +42,12 @@ def customer_group(customer_id: int) -> str:
     return f"customer.{customer_id}"
 
 
+def latest_event_id() -> int:
+    """The event-log cursor now. Pages read it before their queries, so the browser's socket
+    catches up on whatever happened while the page was rendering."""
+    return RealtimeEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
 def layer_relays_across_processes() -> bool:
     """True when the channel layer itself reaches every process (Redis)."""
     return bool(settings.REDIS_URL)

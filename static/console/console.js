@@ -4,6 +4,8 @@
 import { installShortcuts } from "./keyboard.js";
 import { setupReplyBox } from "./reply.js";
 import { ConsoleSocket } from "./realtime.js";
+import { startSlaClock, tickSla } from "./sla.js";
+import { setupWindow } from "./window.js";
 
 const t = JSON.parse(document.getElementById("console-i18n").textContent);
 const FETCH = { "X-Relay-Fetch": "1" };
@@ -17,6 +19,8 @@ function debounce(fn, ms) {
 
 async function fetchHTML(url) {
   const response = await fetch(url, { headers: FETCH, credentials: "same-origin" });
+  // Fragments never redirect; a redirect means the session ended (to the sign-in page).
+  if (response.redirected) { location.reload(); throw new Error("signed out"); }
   if (!response.ok) throw new Error(`${response.status}`);
   return response.text();
 }
@@ -50,6 +54,7 @@ const refreshList = debounce(async () => {
   try {
     container.innerHTML = await fetchHTML(listUrl());
     markCurrent();
+    tickSla(container);
   } catch { /* next event or reconnect refreshes again */ }
 }, 150);
 
@@ -65,19 +70,27 @@ const refreshThread = debounce(async () => {
   if (!p) return;
   const thread = p.querySelector("#thread");
   const atBottom = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 80;
+  // Only a conversation the agent can actually see is marked read.
+  const read = document.visibilityState === "visible" ? "&read=1" : "";
   try {
-    thread.innerHTML = await fetchHTML(p.dataset.threadUrl);
+    thread.innerHTML = await fetchHTML(p.dataset.threadUrl + read);
     if (atBottom) thread.scrollTop = thread.scrollHeight;
   } catch { /* idem */ }
 }, 100);
 
-async function refreshPane() {
-  const p = pane();
-  if (!p) return;
-  const html = await fetchHTML(p.dataset.paneUrl);
-  document.getElementById("pane").innerHTML = html;
-  initPane();
-}
+// The header and controls alone, so the reply box (draft, mode, caret) is never disturbed.
+const refreshControls = debounce(async () => {
+  const head = document.getElementById("conv-head");
+  if (!head) return;
+  const focused = document.activeElement?.id;
+  try {
+    head.innerHTML = await fetchHTML(head.dataset.controlsUrl);
+  } catch { return; }
+  initControls(head);
+  tickSla(head);
+  renderPresence();
+  if (focused) document.getElementById(focused)?.focus();
+}, 100);
 
 function markCurrent() {
   const id = currentId();
@@ -112,14 +125,18 @@ function renderPresence() {
   const now = Date.now();
   const viewing = [];
   const typing = [];
-  for (const [userId, p] of presence) {
-    if (p.until < now) { presence.delete(userId); continue; }
+  let customerTyping = false;
+  for (const [key, p] of presence) {
+    if (p.until < now) { presence.delete(key); continue; }
+    if (p.customer) { customerTyping ||= p.state === "typing"; continue; }
     (p.state === "typing" ? typing : viewing).push(p.name);
   }
   const parts = [];
+  if (customerTyping) parts.push(t.customerTyping);
   if (typing.length) parts.push(t.typing.replace("%(names)s", typing.join(", ")));
   if (viewing.length) parts.push(t.viewing.replace("%(names)s", viewing.join(", ")));
   el.textContent = parts.join(" · ");
+  // Only another agent typing is a collision; the customer typing is good news.
   el.classList.toggle("is-collision", typing.length > 0);
 }
 
@@ -129,6 +146,8 @@ const sendPresence = (state) => {
   if (id && socket) socket.send({ type: "presence", conversation_id: id, state });
 };
 
+let stopWindow = () => {};
+
 function initPane() {
   const p = pane();
   presence.clear();
@@ -137,13 +156,21 @@ function initPane() {
   if (!p) { if (socket) socket.send({ type: "presence", conversation_id: 0, state: "left" }); return; }
   const thread = p.querySelector("#thread");
   thread.scrollTop = thread.scrollHeight;
-  enhanceForms(p);
-  const status = p.querySelector("[data-status-select]");
-  status?.addEventListener("change", () => {
-    p.querySelector("[data-snooze-field]").hidden = status.value !== "snoozed";
-  });
+  initControls(p.querySelector("#conv-head"));
   setupReplyBox(p, { postForm, onSent: refreshThread, sendPresence, t });
+  stopWindow();
+  stopWindow = setupWindow(p, { postForm, fetchHTML, onSent: refreshThread, t });
+  tickSla(p);
   sendPresence("viewing");
+}
+
+function initControls(head) {
+  if (!head) return;
+  enhanceForms(head);
+  const status = head.querySelector("[data-status-select]");
+  status?.addEventListener("change", () => {
+    head.querySelector("[data-snooze-field]").hidden = status.value !== "snoozed";
+  });
 }
 
 function enhanceForms(root) {
@@ -154,7 +181,7 @@ function enhanceForms(root) {
       if (!result.ok) {
         alert(result.error); // a clear reason from the service (DomainError)
       }
-      if (form.closest("#conversation")) await refreshPane();
+      if (form.closest("#conv-head")) refreshControls();
       if (result.availability) setAvailability(result.availability);
       refreshList();
     });
@@ -163,6 +190,22 @@ function enhanceForms(root) {
     el.addEventListener("change", () => el.form.requestSubmit());
   });
 }
+
+// A live notification: its text (rendered by the server in the agent's language) appears
+// for a while in a polite live region; the navigation's badge keeps the count.
+const showToast = debounce(async () => {
+  const region = document.getElementById("toasts");
+  if (!region) return;
+  let html = "";
+  try { html = await fetchHTML(region.dataset.toastUrl); } catch { return; }
+  const holder = document.createElement("div");
+  holder.innerHTML = html;
+  const toast = holder.firstElementChild;
+  if (!toast) return;
+  region.append(toast);
+  while (region.children.length > 3) region.firstElementChild.remove();
+  setTimeout(() => toast.remove(), 10000);
+}, 200);
 
 function setAvailability(state) {
   const dot = document.querySelector("[data-availability-dot]");
@@ -194,9 +237,19 @@ function handleEvent(event) {
     case "conversation.updated":
       refreshList();
       refreshNav();
+      if (event.conversation_id === id) { refreshControls(); refreshThread(); }
       break;
     case "agent.availability":
       setAvailability(event.availability);
+      break;
+    case "sla.warning":
+    case "sla.breached":
+      refreshList();
+      if (event.conversation_id === id) { refreshControls(); refreshThread(); }
+      break;
+    case "notification.created":
+      refreshNav();
+      showToast();
       break;
     default:
       if (event.type && event.type.startsWith("notification.")) refreshNav();
@@ -205,11 +258,14 @@ function handleEvent(event) {
 
 function handlePresence(event) {
   if (event.conversation_id !== currentId()) return;
-  if (event.state === "left") presence.delete(event.user_id);
-  else presence.set(event.user_id, {
-    name: event.name, state: event.state, until: Date.now() + PRESENCE_TTL[event.state],
+  const customer = event.role === "customer";
+  const key = customer ? `customer-${event.customer_id}` : `agent-${event.user_id}`;
+  if (event.state === "left") presence.delete(key);
+  else presence.set(key, {
+    name: event.name, customer, state: event.state, until: Date.now() + PRESENCE_TTL[event.state],
   });
   renderPresence();
+  if (customer) return;
   // Answer a newcomer so they see us too (viewing, at most every few seconds).
   if (event.state === "viewing" && !handlePresence.recent) {
     handlePresence.recent = true;
@@ -244,7 +300,11 @@ socket = new ConsoleSocket({
   onStatus: setConnection,
   onReconnected: () => { refreshList(); refreshNav(); refreshThread(); sendPresence("viewing"); },
 });
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") { refreshThread(); refreshNav(); }
+});
 initPane();
+startSlaClock();
 setInterval(() => { renderPresence(); sendPresence("viewing"); }, 30000);
 setInterval(() => socket.send({ type: "ping" }), 25000);
 window.relayConsole = { socket, refreshList, refreshThread };

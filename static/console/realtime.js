@@ -9,7 +9,10 @@ export class ConsoleSocket {
     this.onPresence = onPresence;
     this.onStatus = onStatus;
     this.onReconnected = onReconnected;
-    this.lastId = Number(sessionStorage.getItem(STORE_KEY) || 0);
+    // The page's own cursor (read before it rendered) wins: the socket replays whatever
+    // happened between the render and the connection.
+    this.lastId = Number(document.body.dataset.lastEventId || 0)
+      || Number(sessionStorage.getItem(STORE_KEY) || 0);
     this.attempt = 0;
     this.everConnected = false;
     this.queue = [];
@@ -36,7 +39,9 @@ export class ConsoleSocket {
       if (reconnected) this.onReconnected();
     });
     ws.addEventListener("message", (e) => this.handle(JSON.parse(e.data)));
-    ws.addEventListener("close", () => {
+    ws.addEventListener("close", (e) => {
+      // 4401/4403: the session ended or is not an agent's; the sign-in page takes over.
+      if (e.code === 4401 || e.code === 4403) { location.reload(); return; }
       this.onStatus("offline");
       const delay = Math.min(30000, 500 * 2 ** this.attempt) * (0.5 + Math.random() / 2);
       this.attempt += 1;

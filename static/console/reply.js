@@ -1,6 +1,7 @@
 // The reply box: reply/note mode, drafts per conversation (localStorage), character limit,
 // `/shortcut` canned responses, Ctrl+Enter, and a client_id so a double submit is harmless.
-const draftKey = (id) => `relay.console.draft.${id}`;
+const draftKey = (id) => `relay.console.draft.${document.body.dataset.userId}.${id}`;
+const modeKey = (id) => `relay.console.mode.${id}`;
 const newClientId = () =>
   (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`).slice(0, 64);
 
@@ -29,12 +30,25 @@ export function setupReplyBox(pane, { postForm, onSent, sendPresence, t }) {
     if (text.value) localStorage.setItem(draftKey(id), text.value);
     else localStorage.removeItem(draftKey(id));
   };
+  // The mode is kept with the draft: a note must never turn into a reply behind the agent's back.
+  const savedMode = sessionStorage.getItem(modeKey(id));
+  if (savedMode) {
+    const radio = form.querySelector(`input[name=mode][value="${savedMode === "note" ? "note" : "reply"}"]`);
+    if (radio) radio.checked = true;
+  }
   const setMode = () => {
     const mode = form.querySelector("input[name=mode]:checked").value;
     form.dataset.mode = mode;
+    sessionStorage.setItem(modeKey(id), mode);
+    send.textContent = mode === "note" ? t.addNote : t.send;
+    text.dataset.replyPlaceholder ??= text.placeholder;
+    text.placeholder = mode === "note" ? t.notePlaceholder : text.dataset.replyPlaceholder;
     // A closed WhatsApp window blocks replies, never notes.
-    if (pane.dataset.windowSeconds !== undefined && Number(pane.dataset.windowSeconds) <= 0) {
+    const closed = pane.dataset.windowClosed === "1"
+      || (pane.dataset.windowSeconds !== undefined && Number(pane.dataset.windowSeconds) <= 0);
+    if (closed) {
       text.disabled = mode === "reply";
+      send.disabled = mode === "reply";
     }
   };
 
@@ -46,7 +60,7 @@ export function setupReplyBox(pane, { postForm, onSent, sendPresence, t }) {
   const renderMenu = () => {
     const found = matches();
     menu.replaceChildren();
-    if (!found) { menu.hidden = true; return; }
+    if (!found) { menu.hidden = true; text.setAttribute("aria-expanded", "false"); return; }
     if (!found.length) {
       const li = document.createElement("li");
       li.textContent = t.noCanned;
@@ -68,6 +82,7 @@ export function setupReplyBox(pane, { postForm, onSent, sendPresence, t }) {
       menu.append(li);
     });
     menu.hidden = false;
+    text.setAttribute("aria-expanded", "true");
     text.setAttribute("aria-activedescendant", found.length ? `canned-${active}` : "");
   };
   const insert = (c) => {
@@ -103,6 +118,7 @@ export function setupReplyBox(pane, { postForm, onSent, sendPresence, t }) {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); form.requestSubmit(); }
   });
   form.querySelectorAll("input[name=mode]").forEach((r) => r.addEventListener("change", setMode));
+  pane.addEventListener("relay:window-closed", setMode);
 
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -124,6 +140,7 @@ export function setupReplyBox(pane, { postForm, onSent, sendPresence, t }) {
       error.textContent = t.sendFailed; // same client_id on retry: never two messages
     } finally {
       send.disabled = false;
+      setMode(); // a window that closed meanwhile keeps replies locked
     }
   });
   setMode();

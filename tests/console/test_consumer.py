@@ -113,11 +113,12 @@ def test_console_consumer_personal_notifications(agent):
         await sync_to_async(conversation_assign)(
             conversation=result.message.conversation, assignee=agent, by=manager
         )
-        event = await receive_until(communicator, "notification.assigned")
+        event = await receive_until(communicator, "notification.created")
         await communicator.disconnect()
         return event
 
-    assert run(scenario)["conversation_id"] > 0
+    event = run(scenario)
+    assert event["kind"] == "assigned" and event["conversation_id"] > 0
 
 
 def test_console_consumer_catch_up_replays_missed_events_in_order(agent):
@@ -256,3 +257,35 @@ def test_console_websocket_route_authenticates_with_the_session_cookie(agent, cl
         return refused, accepted
 
     assert run(scenario) == (False, True)
+
+
+def test_console_consumer_closes_once_the_session_has_ended(agent, client):
+    from django.conf import settings
+    from django.contrib.sessions.models import Session
+
+    from config.asgi import application
+
+    client.force_login(agent)
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    headers = [
+        (b"origin", b"http://localhost"),
+        (b"host", b"localhost"),
+        (b"cookie", f"{settings.SESSION_COOKIE_NAME}={key}".encode()),
+    ]
+
+    async def scenario() -> tuple[str, dict]:
+        ws = WebsocketCommunicator(application, "/ws/console/", headers=headers)
+        connected, _ = await ws.connect()
+        assert connected
+        await receive_until(ws, "hello")
+        await ws.send_json_to({"type": "ping"})
+        pong = await receive_until(ws, "pong")
+        await sync_to_async(Session.objects.filter(session_key=key).delete)()  # signed out
+        await ws.send_json_to({"type": "ping"})
+        closed = await ws.receive_output(timeout=2)
+        await ws.wait()
+        return pong["type"], closed
+
+    pong, closed = run(scenario)
+    assert pong == "pong"
+    assert closed == {"type": "websocket.close", "code": 4401}

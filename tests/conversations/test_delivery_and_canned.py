@@ -64,7 +64,7 @@ def test_message_update_delivery_status_failure_notifies_assignee(agent, events)
         error_message="The customer has opted out.",
     )
     assert changed and message.error_code == "21610"
-    failed = [e for e in events.all() if e["type"] == "notification.delivery_failed"]
+    failed = [e for e in events.all() if e.get("kind") == "delivery_failed"]
     assert failed and failed[0]["group"] == f"agent.{agent.pk}"
 
 

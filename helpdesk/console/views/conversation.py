@@ -6,6 +6,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from helpdesk.console.selectors import (
@@ -25,7 +26,9 @@ from helpdesk.conversations.services import (
     canned_variables,
     reply_window_remaining,
 )
+from helpdesk.core.realtime import latest_event_id
 from helpdesk.inboxes.limits import limits_for
+from helpdesk.notifications.services import notification_mark_read_for_conversation
 from helpdesk.sla.display import sla_display
 
 
@@ -36,9 +39,11 @@ def load_conversation(request: HttpRequest, conversation_id: int) -> Conversatio
         raise Http404 from exc
 
 
-def thread_context(request: HttpRequest, conversation: Conversation) -> dict[str, Any]:
+def thread_context(
+    request: HttpRequest, conversation: Conversation, *, mark_read: bool = True
+) -> dict[str, Any]:
     messages = thread_messages(conversation)
-    if messages:
+    if messages and mark_read:
         conversation_mark_read(
             user=request.user, conversation=conversation, message_id=messages[-1].pk
         )
@@ -49,9 +54,19 @@ def thread_context(request: HttpRequest, conversation: Conversation) -> dict[str
     }
 
 
-def pane_context(request: HttpRequest, conversation: Conversation) -> dict[str, Any]:
-    from django.utils import timezone
+def controls_context(request: HttpRequest, conversation: Conversation) -> dict[str, Any]:
+    """The header and the controls: re-fetched alone when another agent changes them."""
+    return {
+        "conversation": conversation,
+        "agents": assignable_agents(),
+        "options": filter_options(),
+        "statuses": ConversationStatus.choices,
+        "priorities": Priority.choices,
+        "sla": sla_display(conversation, timezone.now()),
+    }
 
+
+def pane_context(request: HttpRequest, conversation: Conversation) -> dict[str, Any]:
     limits = limits_for(conversation.channel.kind)
     remaining = reply_window_remaining(conversation)
     variables = canned_variables(conversation=conversation, agent=request.user)
@@ -62,31 +77,32 @@ def pane_context(request: HttpRequest, conversation: Conversation) -> dict[str, 
     customer = conversation.customer
     return {
         **thread_context(request, conversation),
+        **controls_context(request, conversation),
         "limits": limits,
         "window_remaining": remaining,
         "window_seconds": int(remaining.total_seconds()) if remaining is not None else None,
         "window_closed": remaining is not None and remaining.total_seconds() <= 0,
         "canned": canned,
-        "agents": assignable_agents(),
-        "options": filter_options(),
-        "statuses": ConversationStatus.choices,
-        "priorities": Priority.choices,
         "identities": list(customer.identities.order_by("kind", "address")),
         "history": customer_history(request.user, conversation),
-        "sla": sla_display(conversation, timezone.now()),
-        "template_picker": None,  # slot: the WhatsApp template picker (Twilio templates)
     }
 
 
 @require_GET
 @agent_required
 def conversation_detail(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    cursor = latest_event_id()
     conversation = load_conversation(request, conversation_id)
     fragment = request.GET.get("fragment") if is_fetch(request) else None
     if fragment == "thread":
-        return render(request, "console/_thread.html", thread_context(request, conversation))
+        # A live refresh marks read only while the agent's tab is visible (the page says so).
+        context = thread_context(request, conversation, mark_read=request.GET.get("read") == "1")
+        return render(request, "console/_thread.html", context)
+    if fragment == "controls":
+        return render(request, "console/_controls.html", controls_context(request, conversation))
+    notification_mark_read_for_conversation(user=request.user, conversation=conversation)
     context = pane_context(request, conversation)
     if fragment == "pane":
         return render(request, "console/_pane.html", context)
-    context.update(inbox_context(request, current_id=conversation.pk))
+    context.update(inbox_context(request, current_id=conversation.pk), realtime_cursor=cursor)
     return render(request, "console/conversation.html", context)

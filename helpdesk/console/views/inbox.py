@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 from helpdesk.console.forms import SORT_CHOICES, VIEW_CHOICES, InboxFilterForm
 from helpdesk.console.selectors import DEFAULT_PAGE_SIZE, filter_options, inbox_page
 from helpdesk.console.views.common import agent_required, is_fetch
+from helpdesk.core.realtime import latest_event_id
 
 
 def list_querystring(query: QueryDict) -> str:
@@ -45,7 +46,8 @@ def inbox_context(request: HttpRequest, *, current_id: int | None = None) -> dic
 @require_GET
 @agent_required
 def inbox(request: HttpRequest) -> HttpResponse:
-    context = inbox_context(request)
+    cursor = latest_event_id()
+    context = {**inbox_context(request), "realtime_cursor": cursor}
     if is_fetch(request) and request.GET.get("fragment") == "list":
         return render(request, "console/_list.html", context)
     return render(request, "console/inbox.html", context)

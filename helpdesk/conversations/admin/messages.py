@@ -6,10 +6,12 @@ from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 from django.utils.text import Truncator
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
-from helpdesk.conversations.models import Attachment, Message
+from helpdesk.conversations.downloads import attachment_signed_path
+from helpdesk.conversations.models import Attachment, AttachmentStatus, Message
 from helpdesk.conversations.services.activity import display_name
 from helpdesk.core.admin import ReadOnlyAdminMixin
 
@@ -63,10 +65,20 @@ class MessageInline(ReadOnlyAdminMixin, admin.TabularInline):
 # --- Messages and attachments (read-only: written by services only) -------------------------
 
 
+@admin.display(description=gettext_lazy("file"))
+def attachment_download(obj: Attachment) -> str:
+    """A signed link: files are never served from a public media URL."""
+    if obj.status != AttachmentStatus.STORED or not obj.file:
+        return "—"
+    return format_html(
+        '<a href="{}" rel="noopener">{}</a>', attachment_signed_path(obj), gettext("Download")
+    )
+
+
 class AttachmentInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Attachment
     extra = 0
-    fields = ["filename", "content_type", "size", "status", "error", "file"]
+    fields = ["filename", "content_type", "size", "status", "error", attachment_download]
     readonly_fields = fields
 
 
@@ -126,6 +138,8 @@ class MessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(Attachment)
 class AttachmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "filename", "content_type", "size", "status", "message", "created_at"]
+    exclude = ["file"]
+    readonly_fields = [attachment_download]
     list_filter = ["status", "content_type"]
     search_fields = ["filename", "=message__conversation__id"]
     list_select_related = ["message"]
