@@ -123,7 +123,7 @@ class SLAPolicy(models.Model):
     )
     resolution_business = models.BooleanField(_("resolution in business time"), default=True)
     warn_percent = models.PositiveSmallIntegerField(
-        _("warn at (% of target)"),
+        _("warning threshold (percent of target)"),
         default=80,
         validators=[MaxValueValidator(99)],
         help_text=_("0 for no warnings."),
