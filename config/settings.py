@@ -74,6 +74,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "helpdesk.core.middleware.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -245,6 +246,8 @@ ATTACHMENT_ALLOWED_TYPES = [
     "text/vcard",
 ]
 DATA_UPLOAD_MAX_MEMORY_SIZE = ATTACHMENT_MAX_BYTES + 1024 * 1024
+# Any declared body above this is refused with 413 before it is read or parsed.
+REQUEST_BODY_MAX_BYTES = ATTACHMENT_MAX_BYTES + 1024 * 1024
 
 # --- Integrations --------------------------------------------------------------------------
 TWILIO_API_BASE_URL = os.environ.get(

@@ -139,8 +139,9 @@ class SendView(WidgetAPIView):
 
     def post(self, request: Request, public_id: str) -> Response:
         assert self.session is not None
+        # Rate-limit before parsing: a flood of uploads must not be read first.
+        self.rate("upload" if request.content_type.startswith("multipart/") else "message")
         upload = request.FILES.get("file")
-        self.rate("upload" if upload else "message")
         data = _valid(MessageIn, request.data).validated_data
         attachments = (widget_upload_read(upload),) if upload else ()
         language = self.language(data.get("lang"))

@@ -18,6 +18,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -122,3 +123,11 @@ def session_cookie(user: object) -> tuple[str, str]:
     client.force_login(user)  # type: ignore[arg-type]
     name = settings.SESSION_COOKIE_NAME
     return name, client.cookies[name].value
+
+
+def sign_in(page: Any, base_url: str, username: str, password: str = "pw-for-tests-1") -> None:
+    """Sign in to the console as the factories' agent `username`."""
+    page.goto(f"{base_url}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()

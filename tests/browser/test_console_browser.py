@@ -18,6 +18,7 @@ from playwright.sync_api import expect
 from helpdesk.conversations.models import Message
 from helpdesk.conversations.services import message_receive_inbound, message_update_delivery_status
 from helpdesk.conversations.services.inbound import InboundMessage
+from tests.browser.live import sign_in
 from tests.support import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -67,10 +68,7 @@ def test_console_live_inbox_conversation_canned_reply_and_delivery(
     context = browser.new_context(viewport={"width": 1366, "height": 800})
     page = context.new_page()
     page.set_default_timeout(5000)
-    page.goto(f"{live_server_url}/login/")
-    page.get_by_label("Username").fill("maria")
-    page.get_by_label("Password").fill("pw-for-tests-1")
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server_url, "maria")
     expect(page.locator("[data-connection]")).to_have_attribute("data-state", "connected")
     expect(page.locator(".conv-item")).to_have_count(1)
 

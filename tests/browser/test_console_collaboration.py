@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from helpdesk.conversations.models import Message
 from helpdesk.conversations.services import conversation_assign
+from tests.browser.live import sign_in
 from tests.browser.test_console_browser import inbound, off_loop
 from tests.sla.support import policy
 from tests.support import factories
@@ -29,10 +30,7 @@ def test_console_live_controls_notifications_sla_and_note_mode(
     context = browser.new_context(viewport={"width": 1366, "height": 800})
     page = context.new_page()
     page.set_default_timeout(5000)
-    page.goto(f"{live_server_url}/login/")
-    page.get_by_label("Username").fill("maria2")
-    page.get_by_label("Password").fill("pw-for-tests-1")
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server_url, "maria2")
     page.goto(f"{live_server_url}/c/{conversation.pk}/")
     expect(page.locator("[data-connection]")).to_have_attribute("data-state", "connected")
 

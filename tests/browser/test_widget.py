@@ -19,7 +19,9 @@ import pytest
 from playwright.sync_api import expect
 
 from helpdesk.conversations.models import Message
+from helpdesk.conversations.services import message_send_reply
 from tests.browser.live import session_cookie
+from tests.browser.test_console_browser import off_loop
 from tests.support import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -56,6 +58,15 @@ def test_widget_shopper_and_agent_live(live_server_url, browser, screenshot_dir)
     agent = factories.AgentFactory(username="lena")
     shop_url = f"{live_server_url}/demo/shop/?channel={channel.public_id}"
 
+    # The agent is already working in the console (a second browser context).
+    console = browser.new_context(viewport={"width": 1366, "height": 800})
+    name, value = session_cookie(agent)
+    console.add_cookies([{"name": name, "value": value, "url": live_server_url}])
+    agent_page = console.new_page()
+    agent_page.set_default_timeout(5000)
+    agent_page.goto(f"{live_server_url}/?view=all")
+    expect(agent_page.locator("[data-connection]")).to_have_attribute("data-state", "connected")
+
     shopper = browser.new_context(viewport={"width": 1100, "height": 760}, locale="en-US")
     page = shopper.new_page()
     page.set_default_timeout(5000)
@@ -78,15 +89,9 @@ def test_widget_shopper_and_agent_live(live_server_url, browser, screenshot_dir)
     conversation = message.conversation
     assert conversation.customer.identities.filter(kind="email").exists()
 
-    # The agent, in a second browser context, sees it live in the console and replies.
-    console = browser.new_context(viewport={"width": 1366, "height": 800})
-    name, value = session_cookie(agent)
-    console.add_cookies([{"name": name, "value": value, "url": live_server_url}])
-    agent_page = console.new_page()
-    agent_page.set_default_timeout(5000)
-    agent_page.goto(f"{live_server_url}/?view=all")
+    # The agent's console, open before the shopper wrote, shows it live; the agent replies.
     item = agent_page.locator(f'.conv-item[data-conversation-id="{conversation.pk}"]')
-    expect(item).to_be_visible()
+    expect(item).to_be_visible(timeout=3000)
     item.locator("a").click()
     expect(agent_page.locator("#thread")).to_contain_text(text)
     expect(agent_page.locator("#thread b")).to_have_count(0)
@@ -118,6 +123,7 @@ def test_widget_shopper_and_agent_live(live_server_url, browser, screenshot_dir)
 
 def test_widget_in_arabic_renders_rtl(live_server_url, browser, screenshot_dir):
     channel = widget_channel(live_server_url)
+    agent = factories.AgentFactory(username="salma")
     context = browser.new_context(viewport={"width": 1100, "height": 760}, locale="en-US")
     page = context.new_page()
     page.set_default_timeout(5000)
@@ -136,7 +142,21 @@ def test_widget_in_arabic_renders_rtl(live_server_url, browser, screenshot_dir):
     bubble = page.locator(f"{W} .msg.you").bounding_box()
     assert panel["x"] < 100
     assert bubble["x"] < panel["x"] + panel["width"] / 2
+
+    # The same flow as in English: an agent replies, the shopper sees it live and after reload.
+    message = wait_for(lambda: Message.objects.filter(text="مرحبا، أين طلبي؟").first())
+    off_loop(
+        message_send_reply,
+        conversation=message.conversation,
+        author=agent,
+        text="طلبك في الطريق وسيصل غدًا.",
+    )
+    expect(page.locator(f"{W} .msg.agent")).to_contain_text("طلبك في الطريق")
     page.screenshot(path=str(screenshot_dir / "widget-open-rtl-ar.png"))
+    page.reload()
+    open_widget(page)
+    expect(page.locator(f"{W} .msg")).to_have_count(2)
+    expect(page.locator(W)).to_have_attribute("dir", "rtl")
     context.close()
 
 

@@ -17,12 +17,6 @@ pytestmark = pytest.mark.django_db
 FETCH = {"HTTP_X_RELAY_FETCH": "1"}
 
 
-@pytest.fixture
-def signed_in(client, agent):
-    client.force_login(agent)
-    return client
-
-
 def inbound(channel, sid: str, who: str = "ada@example.test"):
     return message_receive_inbound(
         channel=channel,

@@ -14,12 +14,6 @@ FETCH = {"HTTP_X_RELAY_FETCH": "1"}
 
 
 @pytest.fixture
-def signed_in(client, agent):
-    client.force_login(agent)
-    return client
-
-
-@pytest.fixture
 def conversation(widget_channel):
     result = message_receive_inbound(
         channel=widget_channel,

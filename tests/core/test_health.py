@@ -32,20 +32,27 @@ def test_healthz_stale_worker_is_degraded_not_down(client):
     assert response.json()["checks"]["queue"]["status"] == "degraded"
 
 
-def test_healthz_broken_channel_layer_is_503(client, settings):
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
-        }
-    }
+def healthz_with_layer(client, settings, layer: dict):
+    """GET /healthz with another channel layer configured (and forgotten afterwards)."""
     from channels.layers import channel_layers
 
+    settings.CHANNEL_LAYERS = {"default": layer}
     channel_layers.backends.clear()
     try:
-        response = client.get("/healthz")
+        return client.get("/healthz")
     finally:
         channel_layers.backends.clear()
+
+
+def test_healthz_broken_channel_layer_is_503(client, settings):
+    response = healthz_with_layer(
+        client,
+        settings,
+        {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+        },
+    )
     assert response.status_code == 503
     body = response.json()
     assert body["checks"]["channel_layer"]["status"] == "error"
@@ -62,17 +69,12 @@ class HangingLayer(InMemoryChannelLayer):
 def test_healthz_hanging_channel_layer_is_503_quickly_without_details(
     client, settings, monkeypatch
 ):
-    from channels.layers import channel_layers
-
     from helpdesk.core import health
 
     monkeypatch.setattr(health, "LAYER_TIMEOUT_SECONDS", 0.2)
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "tests.core.test_health.HangingLayer"}}
-    channel_layers.backends.clear()
-    try:
-        response = client.get("/healthz")
-    finally:
-        channel_layers.backends.clear()
+    response = healthz_with_layer(
+        client, settings, {"BACKEND": "tests.core.test_health.HangingLayer"}
+    )
     assert response.status_code == 503
     assert response.json()["checks"]["channel_layer"] == {
         "status": "error",

@@ -37,3 +37,17 @@ def wa_channel(db: Any, public_base: str) -> Any:
 @pytest.fixture
 def sms_channel(db: Any, public_base: str) -> Any:
     return make_channel("sms")
+
+
+@pytest.fixture
+def template(wa_channel: Any) -> Any:
+    """An approved WhatsApp template with two named variables."""
+    from channels_app.models import WhatsAppTemplate
+
+    return WhatsAppTemplate.objects.create(
+        channel=wa_channel,
+        name="order_update",
+        content_sid="HX" + "c" * 32,
+        body="Hi {{name}}, order {{order}} has shipped.",
+        variables=["name", "order"],
+    )

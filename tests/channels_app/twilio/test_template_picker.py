@@ -27,16 +27,6 @@ def closed_conversation(wa_channel):
     )
 
 
-@pytest.fixture
-def template(wa_channel):
-    return WhatsAppTemplate.objects.create(
-        channel=wa_channel,
-        name="order_update",
-        content_sid="HX" + "e" * 32,
-        body="Hi {{name}}, order {{order}} has shipped.",
-        variables=["name", "order"],
-    )
-
 
 def test_pane_offers_the_picker_once_the_window_is_closed(client, agent, closed_conversation):
     client.force_login(agent)

@@ -18,16 +18,6 @@ from tests.support import factories
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def template(wa_channel):
-    return WhatsAppTemplate.objects.create(
-        channel=wa_channel,
-        name="order_update",
-        content_sid="HX" + "c" * 32,
-        body="Hi {{name}}, order {{order}} has shipped.",
-        variables=["name", "order"],
-    )
-
 
 def test_templates_for_channel_lists_active_ones(template, wa_channel, django_assert_num_queries):
     WhatsAppTemplate.objects.create(

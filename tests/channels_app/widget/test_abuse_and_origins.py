@@ -220,3 +220,11 @@ def test_widget_first_open_fits_in_30kb_gzipped():
     largest_catalog = max(len(gzip.compress(p.read_bytes(), 9)) for p in catalogs.glob("*.json"))
     total = len(script) + largest_catalog
     assert total <= 30 * 1024, f"{total} bytes gzipped"
+
+
+def test_declared_body_over_the_limit_is_413_before_it_is_read(visitor, settings):
+    settings.REQUEST_BODY_MAX_BYTES = 100
+    response = visitor.upload(PNG + b"\0" * 200, "big.png", "image/png")
+    assert response.status_code == 413
+    assert response.json()["code"] == "too_large" and "MB" in response.json()["error"]
+    assert not Message.objects.exists()
