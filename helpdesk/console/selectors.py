@@ -12,7 +12,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import (
     Count,
     F,
-    IntegerField,
+    FilteredRelation,
     OuterRef,
     Prefetch,
     Q,
@@ -25,11 +25,9 @@ from django.db.models.functions import Coalesce
 from helpdesk.console.search import search_conversations
 from helpdesk.conversations.models import (
     Conversation,
-    ConversationRead,
     ConversationStatus,
     Label,
     Message,
-    MessageDirection,
     MessageKind,
 )
 from helpdesk.inboxes.models import Channel
@@ -68,19 +66,13 @@ class InboxFilters:
 
 
 def _with_read_state(qs: QuerySet[Conversation], user: AbstractBaseUser) -> QuerySet[Conversation]:
-    latest_inbound = Message.objects.filter(
-        conversation=OuterRef("pk"), direction=MessageDirection.INBOUND
-    ).order_by("-id")
-    read = ConversationRead.objects.filter(user_id=user.pk, conversation=OuterRef("pk"))
+    """Annotate `latest_inbound_id` (kept on the row by the inbound service) and `read_up_to`
+    (this agent's read mark, a LEFT JOIN rather than a subquery per row)."""
     return qs.annotate(
-        latest_inbound_id=Coalesce(
-            Subquery(latest_inbound.values("id")[:1]), Value(0), output_field=IntegerField()
-        ),
-        read_up_to=Coalesce(
-            Subquery(read.values("last_read_message_id")[:1]),
-            Value(0),
-            output_field=IntegerField(),
-        ),
+        my_read=FilteredRelation("reads", condition=Q(reads__user_id=user.pk)),
+    ).annotate(
+        latest_inbound_id=F("last_inbound_message_id"),
+        read_up_to=Coalesce(F("my_read__last_read_message_id"), Value(0)),
     )
 
 

@@ -102,6 +102,9 @@ class Conversation(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     last_activity_at = models.DateTimeField(_("last activity"), db_index=True)
     last_inbound_at = models.DateTimeField(_("last customer message"), null=True, blank=True)
+    # The newest customer message's id, kept by the inbound service: unread markers and counts
+    # compare it with how far each agent has read, without a subquery per conversation.
+    last_inbound_message_id = models.BigIntegerField(default=0, editable=False)
     last_outbound_at = models.DateTimeField(_("last reply"), null=True, blank=True)
     first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
     waiting_since = models.DateTimeField(

@@ -87,6 +87,7 @@ class ConversationFactory(factory.django.DjangoModelFactory):
 class MessageFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Message
+        skip_postgeneration_save = True
 
     conversation = factory.SubFactory(ConversationFactory)
     channel = factory.LazyAttribute(lambda o: o.conversation.channel)
@@ -94,6 +95,14 @@ class MessageFactory(factory.django.DjangoModelFactory):
     kind = "message"
     sender_type = "customer"
     text = factory.Sequence(lambda n: f"Message {n}")
+
+    @factory.post_generation
+    def newest_inbound(obj: Message, create: bool, extracted: object, **kwargs: object) -> None:
+        """As the inbound service does: the conversation remembers its newest customer message."""
+        if create and obj.direction == "inbound":
+            Conversation.objects.filter(
+                pk=obj.conversation_id, last_inbound_message_id__lt=obj.pk
+            ).update(last_inbound_message_id=obj.pk)
 
 
 class LabelFactory(factory.django.DjangoModelFactory):

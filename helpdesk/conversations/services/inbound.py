@@ -224,6 +224,7 @@ def _receive(
         _store_attachment(message, item)
     conversation.last_activity_at = now
     conversation.last_inbound_at = now
+    conversation.last_inbound_message_id = message.pk
     if conversation.waiting_since is None:
         conversation.waiting_since = now
     conversation.save()
