@@ -161,6 +161,8 @@ Q_CLUSTER = {
     "name": "relay",
     "orm": "default",
     "workers": int(os.environ.get("Q_WORKERS", "2")),
+    # INFO logs every task (twice a second with the schedules); failures are WARNING and up.
+    "log_level": os.environ.get("Q_LOG_LEVEL", "WARNING"),
     "timeout": 60,
     "retry": 90,
     "max_attempts": 5,
