@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from helpdesk.conversations.models import Conversation, Message, MessageKind
+from helpdesk.core.sqlite import Casefold
 from helpdesk.customers.models import ContactIdentity, Customer
 
 # Customer.locale prefix -> PostgreSQL text search configuration (all ship with PostgreSQL 12+).
@@ -57,14 +58,25 @@ def _conversations_by_message(query: str) -> QuerySet[Message]:
         # `search_document` is kept by a trigger and GIN-indexed (migration 0003).
         messages = messages.filter(search_document=_postgres_query(query))
     else:
-        messages = messages.filter(text__icontains=query)
+        messages = _sqlite_contains(messages, "text", query)
     return messages.order_by().values("conversation_id")
+
+
+def _sqlite_contains(queryset: QuerySet[Any], field: str, query: str) -> QuerySet[Any]:
+    """Unicode case-insensitive substring match on SQLite (see helpdesk.core.sqlite)."""
+    return queryset.annotate(_folded=Casefold(field)).filter(_folded__contains=query.casefold())
+
+
+def _icontains(queryset: QuerySet[Any], field: str, query: str) -> QuerySet[Any]:
+    if settings.DATABASE_IS_POSTGRES:  # ILIKE-style, served by the trigram indexes
+        return queryset.filter(**{f"{field}__icontains": query})
+    return _sqlite_contains(queryset, field, query)
 
 
 def _conversations_by_customer(query: str) -> QuerySet[Conversation]:
     """By customer name or any contact address (trigram-indexed on PostgreSQL)."""
-    names = Customer.objects.filter(name__icontains=query).order_by().values("pk")
-    addresses = ContactIdentity.objects.filter(address__icontains=query).values("customer_id")
+    names = _icontains(Customer.objects.all(), "name", query).order_by().values("pk")
+    addresses = _icontains(ContactIdentity.objects.all(), "address", query).values("customer_id")
     return (
         Conversation.objects.filter(Q(customer_id__in=names) | Q(customer_id__in=addresses))
         .order_by()

@@ -151,8 +151,9 @@ class SLARuleAdmin(admin.ModelAdmin):
 @admin.register(SLAEvent)
 class SLAEventAdmin(admin.ModelAdmin):
     list_display = ["conversation", "target", "cycle", "kind", "due_at", "occurred_at", "policy"]
-    list_filter = ["kind", "target"]
-    list_select_related = ["policy"]
+    list_filter = ["kind", "target", "policy"]
+    list_select_related = ["policy", "conversation"]
+    search_fields = ["=conversation__id"]
     date_hierarchy = "occurred_at"
 
     def has_add_permission(self, request) -> bool:  # recorded by the SLA services only

@@ -125,6 +125,18 @@ def test_inbox_search_finds_messages_and_customers(agent):
     assert ids("nothing-like-this") == set()
 
 
+def test_inbox_search_ignores_case_beyond_ascii(agent):
+    conversation = factories.ConversationFactory(customer=factories.CustomerFactory(name="Åse Ørn"))
+    factories.MessageFactory(conversation=conversation, text="Le CAFÉ est arrivé froid")
+
+    def ids(q: str) -> set[int]:
+        return {c.pk for c in inbox_page(agent, InboxFilters(query=q)).object_list}
+
+    assert ids("café") == {conversation.pk}
+    assert ids("ÅSE") == {conversation.pk}
+    assert ids("ørn") == {conversation.pk}
+
+
 @pytest.mark.postgres
 def test_inbox_search_uses_the_customers_language_on_postgres(agent):
     customer = factories.CustomerFactory(locale="en")
