@@ -1,5 +1,7 @@
 """SLA admin. Saving a policy or a calendar (with its periods and holidays) queues the recompute
-of the stored deadlines of the open conversations it affects (helpdesk.sla.recompute)."""
+of the stored deadlines of the open conversations it affects; adding, changing or deleting
+rules (here or in a policy's inline), changing the default policy or deleting a policy queues
+the re-evaluation of which policy applies to each open conversation (helpdesk.sla.recompute)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.sla.models import (
@@ -19,12 +22,24 @@ from helpdesk.sla.models import (
     SLARule,
     SLATarget,
 )
-from helpdesk.sla.policies import business_policies_on, check_policy_calendar
-from helpdesk.sla.recompute import sla_calendar_changed, sla_policy_changed
+from helpdesk.sla.policies import (
+    business_policies_on,
+    check_holiday_range,
+    check_policy_calendar,
+)
+from helpdesk.sla.recompute import sla_calendar_changed, sla_policy_changed, sla_rules_changed
 
 
 def _edited(form: forms.ModelForm, formsets: list[Any]) -> bool:
     return form.has_changed() or any(formset.has_changed() for formset in formsets)
+
+
+def _rules_changed(request: HttpRequest) -> None:
+    """Queue one re-evaluation per request, however many rules it saves (the changelist's
+    editable positions save each changed row in one transaction)."""
+    if not getattr(request, "_sla_rules_changed", False):
+        request._sla_rules_changed = True  # type: ignore[attr-defined]
+        sla_rules_changed()
 
 
 class OpeningPeriodFormSet(forms.BaseInlineFormSet):
@@ -56,8 +71,20 @@ class OpeningPeriodInline(admin.TabularInline):
     extra = 1
 
 
+class HolidayForm(forms.ModelForm):
+    class Meta:
+        model = Holiday
+        fields = ["name", "start_date", "end_date"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        check_holiday_range(start_date=cleaned.get("start_date"), end_date=cleaned.get("end_date"))
+        return cleaned
+
+
 class HolidayInline(admin.TabularInline):
     model = Holiday
+    form = HolidayForm
     extra = 1
 
 
@@ -128,8 +155,22 @@ class SLAPolicyAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
-        if change and _edited(form, formsets):
+        # Deadlines depend on the policy's own fields only; which policy applies depends on
+        # the rules and on which policy is the default.
+        if change and form.has_changed():
             sla_policy_changed(policy=form.instance)
+        if "is_default" in form.changed_data or any(
+            formset.has_changed() for formset in formsets if formset.model is SLARule
+        ):
+            _rules_changed(request)
+
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)
+        _rules_changed(request)  # its rules are gone and its conversations have no policy
+
+    def delete_queryset(self, request, queryset) -> None:
+        super().delete_queryset(request, queryset)
+        _rules_changed(request)
 
 
 @admin.register(SLARule)
@@ -146,6 +187,19 @@ class SLARuleAdmin(admin.ModelAdmin):
     list_editable = ["position"]
     list_display_links = ["policy"]
     list_select_related = ["policy", "channel", "label", "team"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if not change or form.has_changed():
+            _rules_changed(request)
+
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)
+        _rules_changed(request)
+
+    def delete_queryset(self, request, queryset) -> None:
+        super().delete_queryset(request, queryset)
+        _rules_changed(request)
 
 
 @admin.register(SLAEvent)

@@ -6,7 +6,8 @@ while a 00:00-04:00 period on the night clocks spring forward is 3 real hours. P
 or overlap (09:00-12:00 and 12:00-17:00) merge into one stretch. A period whose end is not after
 its start runs past midnight into the next day (22:00-02:00; 00:00-00:00 is a whole day).
 A holiday closes the periods that *start* on that local date; a night period that started the
-evening before still runs to its end. `spec=None` means 24/7 (plain elapsed time).
+evening before still runs to its end. Holiday ranges (`closed_ranges`) are skipped in one step
+whatever their length, never expanded day by day. `spec=None` means 24/7 (plain elapsed time).
 A calendar with no periods, or closed for more than MAX_CLOSED_DAYS, has no business deadline:
 `add_business_time` and `next_opening` raise NoOpeningHours (the SLA clock then runs without a
 deadline, see `helpdesk.sla.clock`), `business_time_between` counts nothing.
@@ -14,7 +15,8 @@ deadline, see `helpdesk.sla.clock`), `business_time_between` counts nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -36,14 +38,39 @@ class Period:
     end: time  # end <= start: the period runs past midnight into the next day
 
 
+DateRange = tuple[date, date]  # inclusive
+
+
+def merge_ranges(ranges: Iterable[DateRange]) -> tuple[DateRange, ...]:
+    """Date ranges sorted and merged where they overlap or touch."""
+    merged: list[DateRange] = []
+    for first, last in sorted(ranges):
+        if merged and first <= merged[-1][1] + ONE_DAY:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return tuple(merged)
+
+
 @dataclass(frozen=True)
 class CalendarSpec:
+    """`holidays` are single closed dates; `closed_ranges` are closed date ranges (inclusive,
+    any length, as built by `merge_ranges`: sorted, not overlapping or touching)."""
+
     tz: ZoneInfo
     periods: tuple[Period, ...]
     holidays: frozenset[date] = frozenset()
+    closed_ranges: tuple[DateRange, ...] = ()
 
     def periods_on(self, weekday: int) -> list[Period]:
         return [p for p in self.periods if p.weekday == weekday]
+
+    def closed_through(self, day: date) -> date | None:
+        """The last date of the closed range holding `day`, or None when none holds it."""
+        i = bisect_right(self.closed_ranges, day, key=lambda r: r[0]) - 1
+        if i >= 0 and self.closed_ranges[i][1] >= day:
+            return self.closed_ranges[i][1]
+        return None
 
 
 Window = tuple[datetime, datetime]
@@ -82,6 +109,14 @@ def open_windows(
     cursor = start  # everything before it has been yielded (or lies before `start`)
     closed_days = 0
     while last_day is None or day <= last_day:
+        through = spec.closed_through(day)
+        if through is not None:
+            # Jump over a holiday range at once: a range of decades costs one step.
+            closed_days += (through - day).days + 1
+            if closed_days > MAX_CLOSED_DAYS or through == date.max:
+                break
+            day = through + ONE_DAY
+            continue
         windows = _day_windows(spec, day)
         closed_days = 0 if windows else closed_days + 1
         if closed_days > MAX_CLOSED_DAYS:

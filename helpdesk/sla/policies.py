@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from helpdesk.conversations.models import Conversation
-from helpdesk.sla.business_time import CalendarSpec, Period
+from helpdesk.sla.business_time import CalendarSpec, DateRange, Period, merge_ranges
 from helpdesk.sla.models import BusinessCalendar, SLAPolicy, SLARule, SLATarget
 
 logger = logging.getLogger(__name__)
+
+# Longest holiday row the admin accepts (a whole leap year). Longer closures take several rows;
+# business-time code copes with any length (see business_time), this keeps mistakes visible.
+MAX_HOLIDAY_DAYS = 366
 
 
 @dataclass(frozen=True)
@@ -40,17 +44,20 @@ def calendar_spec(calendar: BusinessCalendar) -> CalendarSpec:
     except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
         logger.warning("sla calendar=%s has an unknown time zone; it never opens", calendar.pk)
         return CalendarSpec(tz=ZoneInfo("UTC"), periods=())
-    holidays: set = set()
+    # Ranges stay ranges: expanding a holiday spanning decades into dates would cost every
+    # message that loads the policies.
+    holidays: set[date] = set()
+    ranges: list[DateRange] = []
     for holiday in calendar.holidays.all():
-        day = holiday.start_date
-        last = holiday.end_date or holiday.start_date
-        while day <= last:
-            holidays.add(day)
-            day += timedelta(days=1)
+        if holiday.end_date is None or holiday.end_date <= holiday.start_date:
+            holidays.add(holiday.start_date)
+        else:
+            ranges.append((holiday.start_date, holiday.end_date))
     return CalendarSpec(
         tz=tz,
         periods=tuple(Period(p.weekday, p.start_time, p.end_time) for p in calendar.periods.all()),
         holidays=frozenset(holidays),
+        closed_ranges=merge_ranges(ranges),
     )
 
 
@@ -109,11 +116,7 @@ class PolicySet:
                 continue
             if rule.label_id is not None:
                 if label_ids is None:
-                    label_ids = (
-                        set(conversation.labels.values_list("pk", flat=True))
-                        if conversation.pk is not None
-                        else set()
-                    )
+                    label_ids = _label_ids(conversation)
                 if rule.label_id not in label_ids:
                     continue
             if rule.customer_attribute:
@@ -128,6 +131,14 @@ class PolicySet:
                     continue
             return self.by_id[rule.policy_id]
         return self.default
+
+
+def _label_ids(conversation: Conversation) -> set[int]:
+    if conversation.pk is None:
+        return set()
+    if "labels" in getattr(conversation, "_prefetched_objects_cache", {}):
+        return {label.pk for label in conversation.labels.all()}  # no query (bulk re-evaluation)
+    return set(conversation.labels.values_list("pk", flat=True))
 
 
 def load_policies() -> PolicySet:
@@ -171,5 +182,23 @@ def check_policy_calendar(*, calendar: BusinessCalendar | None, values: dict) ->
                     "target run 24/7."
                 )
                 % {"calendar": calendar.name}
+            }
+        )
+
+
+def check_holiday_range(*, start_date: date | None, end_date: date | None) -> None:
+    """Refuse a holiday row longer than MAX_HOLIDAY_DAYS (a typo such as 2062 for 2026).
+    Raises ValidationError on the `end_date` field."""
+    if start_date is None or end_date is None or end_date < start_date:
+        return  # a single day, or a reversed range the model's constraint reports
+    days = (end_date - start_date).days + 1
+    if days > MAX_HOLIDAY_DAYS:
+        raise ValidationError(
+            {
+                "end_date": _(
+                    "A holiday can last at most %(max)s days; this one lasts %(days)s. Check the "
+                    "dates, or split a longer closure into several holidays."
+                )
+                % {"max": MAX_HOLIDAY_DAYS, "days": days}
             }
         )

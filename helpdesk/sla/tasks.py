@@ -67,3 +67,16 @@ def recompute_deadlines(policy_ids: list[int], after: int = 0) -> int:
             RECOMPUTE_TASK, policy_ids=policy_ids, after=progress.resume_after
         )
     return progress.updated
+
+
+def reevaluate_policies(after: int = 0) -> int:
+    """Job: re-evaluate the policy of every open conversation after SLA rules or the default
+    policy changed (queued by the admin through `helpdesk.sla.recompute.sla_rules_changed`).
+    Works for at most TIME_BUDGET_SECONDS, then queues its own continuation. Idempotent."""
+    from helpdesk.core.jobs import enqueue_now_rollback_unsafe
+    from helpdesk.sla.recompute import REEVALUATE_TASK, sla_policies_reevaluate
+
+    progress = sla_policies_reevaluate(after=after, time_budget=TIME_BUDGET_SECONDS)
+    if progress.resume_after is not None:
+        enqueue_now_rollback_unsafe(REEVALUATE_TASK, after=progress.resume_after)
+    return progress.updated

@@ -9,8 +9,10 @@ when the customer writes after the first response and no reply is owed yet; a pu
 ends first/next response (notes never call in here); resolving ends resolution and cancels the
 response targets; pending and snoozed pause every clock and the paused time is not charged.
 When priority, team or labels change, the policy is re-evaluated and deadlines recomputed with
-the time already charged carried over. When a policy's or calendar's settings change, the
-deadlines of its open conversations are recomputed (`sla_on_policy_settings_changed`).
+the time already charged carried over; the same happens to every open conversation when SLA
+rules or the default policy are edited (`sla_on_rules_changed`). When a policy's or calendar's
+settings change, the deadlines of its open conversations are recomputed
+(`sla_on_policy_settings_changed`).
 A target whose calendar never opens runs without a deadline and is logged as a warning.
 """
 
@@ -29,6 +31,7 @@ from helpdesk.sla.records import sla_event_record
 
 if TYPE_CHECKING:
     from helpdesk.conversations.models import Conversation
+    from helpdesk.sla.models import SLAPolicy
 
 FIRST = str(SLATarget.FIRST_RESPONSE)
 NEXT = str(SLATarget.NEXT_RESPONSE)
@@ -177,6 +180,33 @@ def sla_on_attributes_changed(*, conversation: Conversation, at: datetime) -> No
     policy = policies.for_conversation(conversation)
     if (policy.pk if policy else None) == conversation.sla_policy_id:
         return
+    _move_to_policy(conversation, policies, policy, at)
+    _save(conversation, at)
+
+
+def sla_on_rules_changed(*, conversation: Conversation, policies: PolicySet, at: datetime) -> bool:
+    """SLA rules or the default policy were edited: re-evaluate which policy applies and, when
+    another one does, move the conversation to it exactly as `sla_on_attributes_changed` does
+    (time already charged carried over). A conversation whose policy was deleted (its running
+    targets left behind) and that now matches none loses those targets. Does not save; the
+    caller holds the row lock. Idempotent: returns whether anything changed."""
+    if conversation.status == ConversationStatus.RESOLVED:
+        return False
+    policy = policies.for_conversation(conversation)
+    if (policy.pk if policy else None) == conversation.sla_policy_id and (
+        policy is not None or not clock.entries(conversation)
+    ):
+        return False
+    _move_to_policy(conversation, policies, policy, at)
+    clock.sync_fields(conversation, at=at)
+    return True
+
+
+def _move_to_policy(
+    conversation: Conversation, policies: PolicySet, policy: SLAPolicy | None, at: datetime
+) -> None:
+    """Switch to `policy`: running targets it also sets keep their cycle and the time charged
+    so far (in the old policy's time mode), rescheduled under its targets; the others stop."""
     old_targets = policies.targets(policies.by_id.get(conversation.sla_policy_id))
     conversation.sla_policy = policy
     new_targets = policies.targets(policy)
@@ -193,7 +223,6 @@ def sla_on_attributes_changed(*, conversation: Conversation, at: datetime) -> No
         clock.schedule(entry, spec)
     if policy is not None:
         _start_missing(conversation, policies, at)
-    _save(conversation, at)
 
 
 def sla_on_policy_settings_changed(

@@ -78,12 +78,20 @@ def _percent(value: float | None) -> str:
     return "" if value is None else f"{value * 100:.1f}"
 
 
+def _bad_range(exc: ValueError) -> HttpResponse:
+    """400 as plain text: the reason quotes the request's own values, never as HTML."""
+    return HttpResponseBadRequest(
+        _("Bad date range: %(reason)s") % {"reason": exc},
+        content_type="text/plain; charset=utf-8",
+    )
+
+
 @staff_required
 def sla_report_page(request: HttpRequest) -> HttpResponse:
     try:
         start, end, tz = _range(request)
     except ValueError as exc:
-        return HttpResponseBadRequest(_("Bad date range: %(reason)s") % {"reason": exc})
+        return _bad_range(exc)
     report = sla_report(start=start, end=end, tz=tz)
     titles = {
         "policy": _("By policy"),
@@ -165,7 +173,7 @@ def sla_report_csv(request: HttpRequest) -> HttpResponse:
     try:
         start, end, tz = _range(request)
     except ValueError as exc:
-        return HttpResponseBadRequest(_("Bad date range: %(reason)s") % {"reason": exc})
+        return _bad_range(exc)
     report = sla_report(start=start, end=end, tz=tz)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="sla-{start}-{end}.csv"'

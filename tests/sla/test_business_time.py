@@ -10,7 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpdesk.sla import business_time
 from helpdesk.sla.business_time import (
+    MAX_CLOSED_DAYS,
     CalendarSpec,
     NoOpeningHours,
     Period,
@@ -19,6 +21,7 @@ from helpdesk.sla.business_time import (
     business_minutes_between,
     business_time_between,
     is_open,
+    merge_ranges,
     next_opening,
 )
 
@@ -86,6 +89,43 @@ def test_holiday_closes_periods_starting_that_day_but_not_the_night_before():
     thursday = local(OSLO, 2026, 11, 19, 22, 0)
     friday_noon = local(OSLO, 2026, 11, 20, 12, 0)
     assert business_minutes_between(spec, thursday, friday_noon) == 240
+
+
+def test_long_holiday_range_is_skipped_in_one_step_not_day_by_day(monkeypatch):
+    days_looked_at: list[date] = []
+    day_windows = business_time._day_windows
+    monkeypatch.setattr(
+        business_time,
+        "_day_windows",
+        lambda spec, day: days_looked_at.append(day) or day_windows(spec, day),
+    )
+    closed = (date(2026, 11, 23), date(2026, 11, 23) + timedelta(days=MAX_CLOSED_DAYS - 10))
+    spec = CalendarSpec(tz=OSLO, periods=office().periods, closed_ranges=merge_ranges([closed]))
+    friday = local(OSLO, 2026, 11, 20, 16, 30)
+    reopening = closed[1] + timedelta(days=1)
+    while reopening.weekday() > 4:
+        reopening += timedelta(days=1)
+    assert add_business_minutes(spec, friday, 60) == datetime.combine(
+        reopening, time(9, 30), tzinfo=OSLO
+    )
+    assert len(days_looked_at) < 20
+    ages = CalendarSpec(
+        tz=OSLO, periods=office().periods, closed_ranges=((date(2000, 1, 1), date.max),)
+    )
+    with pytest.raises(NoOpeningHours):
+        add_business_minutes(ages, friday, 60)
+    assert business_time_between(ages, friday, friday + timedelta(days=365 * 50)) == timedelta(0)
+
+
+def test_merge_ranges_sorts_and_joins_overlapping_and_touching_ranges():
+    d = date(2026, 1, 1)
+    ranges = [
+        (d + timedelta(9), d + timedelta(12)),
+        (d, d + timedelta(3)),
+        (d + timedelta(2), d + timedelta(4)),
+        (d + timedelta(5), d + timedelta(6)),
+    ]
+    assert merge_ranges(ranges) == ((d, d + timedelta(6)), (d + timedelta(9), d + timedelta(12)))
 
 
 def test_dst_spring_forward_night_period_is_three_real_hours_oslo():
@@ -210,6 +250,31 @@ DST_WEEKDAYS = sorted(
         if (base + timedelta(days=d)).weekday() < 5
     }
 )
+
+
+@st.composite
+def closed_ranges(draw: st.DrawFn) -> list[tuple[date, date]]:
+    base = draw(st.sampled_from(DST_DAYS))
+    starts = st.integers(-10, 20).map(lambda d: base + timedelta(days=d))
+    return draw(
+        st.lists(
+            st.tuples(starts, st.integers(0, 12)).map(lambda r: (r[0], r[0] + timedelta(r[1]))),
+            max_size=4,
+        )
+    )
+
+
+@PROPERTY
+@given(calendars(), closed_ranges(), instants(), st.integers(0, 6000), st.integers(0, 8000))
+def test_property_closed_ranges_equal_their_dates_as_holidays(spec, ranges, a, minutes, span):
+    as_ranges = CalendarSpec(
+        tz=spec.tz, periods=spec.periods, holidays=spec.holidays, closed_ranges=merge_ranges(ranges)
+    )
+    dates = {first + timedelta(d) for first, last in ranges for d in range((last - first).days + 1)}
+    as_dates = CalendarSpec(tz=spec.tz, periods=spec.periods, holidays=spec.holidays | dates)
+    b = a + timedelta(minutes=span)
+    assert business_time_between(as_ranges, a, b) == business_time_between(as_dates, a, b)
+    assert add_business_minutes(as_ranges, a, minutes) == add_business_minutes(as_dates, a, minutes)
 
 
 @PROPERTY

@@ -16,6 +16,7 @@ from helpdesk.conversations.models import Conversation
 from helpdesk.conversations.services import InboundMessage, message_receive_inbound
 from helpdesk.sla import recompute, tasks, timers
 from helpdesk.sla.models import BusinessCalendar, Holiday, OpeningPeriod, SLAPolicy
+from helpdesk.sla.policies import calendar_spec
 from helpdesk.sla.recompute import sla_deadlines_recompute
 from tests.sla.support import office_calendar, policy
 from tests.support import factories
@@ -122,7 +123,12 @@ def policy_form(standard: SLAPolicy, **changes: Any) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v != ""}
 
 
-def calendar_form(calendar: BusinessCalendar, *, holidays: list[date] = (), delete_periods=False):
+def calendar_form(
+    calendar: BusinessCalendar,
+    *,
+    holidays: list[date | tuple[date, date]] = (),
+    delete_periods=False,
+):
     periods = list(calendar.periods.all())
     data: dict[str, Any] = {
         "name": calendar.name,
@@ -141,9 +147,12 @@ def calendar_form(calendar: BusinessCalendar, *, holidays: list[date] = (), dele
         if delete_periods:
             data[f"periods-{i}-DELETE"] = "on"
     for i, day in enumerate(holidays):
+        first, last = day if isinstance(day, tuple) else (day, None)
         data[f"holidays-{i}-calendar"] = calendar.pk
         data[f"holidays-{i}-name"] = "Closed"
-        data[f"holidays-{i}-start_date"] = day.isoformat()
+        data[f"holidays-{i}-start_date"] = first.isoformat()
+        if last is not None:
+            data[f"holidays-{i}-end_date"] = last.isoformat()
     return data
 
 
@@ -176,6 +185,31 @@ def test_calendar_admin_save_with_a_new_holiday_recomputes(
         response = client.post(url, calendar_form(calendar, holidays=[date(2026, 11, 23)]))
     assert response.status_code == 302, response.content.decode()[:2000]
     assert fresh(conversation).first_response_due_at == datetime(2026, 11, 24, 9, 30, tzinfo=OSLO)
+
+
+def test_calendar_admin_refuses_a_holiday_longer_than_a_year(client, manager):
+    calendar = office_calendar()
+    client.force_login(manager)
+    url = reverse("admin:sla_businesscalendar_change", args=[calendar.pk])
+    typo = (date(2026, 12, 24), date(2062, 12, 26))
+    response = client.post(url, calendar_form(calendar, holidays=[typo]))
+    assert response.status_code == 200
+    assert "A holiday can last at most 366 days; this one lasts 13152." in response.content.decode()
+    assert not Holiday.objects.exists()
+    leap_year = (date(2028, 1, 1), date(2028, 12, 31))
+    assert client.post(url, calendar_form(calendar, holidays=[leap_year])).status_code == 302
+    assert Holiday.objects.get().end_date == date(2028, 12, 31)
+
+
+def test_calendar_spec_keeps_a_holiday_range_as_a_range():
+    calendar = office_calendar()
+    Holiday.objects.create(
+        calendar=calendar, name="Forever", start_date=date(2000, 1, 1), end_date=date.max
+    )
+    Holiday.objects.create(calendar=calendar, name="Day", start_date=date(1999, 12, 31))
+    spec = calendar_spec(calendar)
+    assert spec.holidays == {date(1999, 12, 31)}
+    assert spec.closed_ranges == ((date(2000, 1, 1), date.max),)
 
 
 def test_policy_admin_refuses_business_targets_on_a_calendar_without_periods(client, manager):
@@ -214,13 +248,17 @@ def never_open(kind: str) -> BusinessCalendar:
         BusinessCalendar.objects.filter(pk=calendar.pk).update(time_zone="Mars/Olympus_Mons")
         return calendar
     calendar = office_calendar(name=kind)  # closed for longer than MAX_CLOSED_DAYS
+    last = date.max if kind == "closed until the end of time" else date(2031, 1, 1)
     Holiday.objects.create(
-        calendar=calendar, name="Closed", start_date=date(2020, 1, 1), end_date=date(2031, 1, 1)
+        calendar=calendar, name="Closed", start_date=date(2020, 1, 1), end_date=last
     )
     return calendar
 
 
-@pytest.mark.parametrize("kind", ["no periods", "unknown time zone", "closed for four years"])
+@pytest.mark.parametrize(
+    "kind",
+    ["no periods", "unknown time zone", "closed for four years", "closed until the end of time"],
+)
 def test_inbound_message_with_a_calendar_that_never_opens_is_stored_without_deadline(
     kind, widget_channel, caplog
 ):

@@ -160,3 +160,10 @@ def test_report_csv_neutralises_formula_names(client, manager):
     client.force_login(manager)
     response = client.get(reverse("sla:report_csv"), {"start": "2026-11-23", "end": "2026-11-23"})
     assert "'=HYPERLINK(1)" in response.content.decode()
+
+
+def test_report_bad_range_reason_is_plain_text_never_html(client, manager):
+    client.force_login(manager)
+    response = client.get(reverse("sla:report"), {"start": "<svg onload=alert(1)>"})
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/plain")
