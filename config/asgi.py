@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels."""
+"""ASGI entry point: HTTP through Django (behind a body-size limit), websockets through
+Channels (origins are checked per route, see channels_app.routing)."""
 
 import os
 
@@ -9,15 +10,16 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from channels_app.routing import websocket_urlpatterns  # noqa: E402
+from helpdesk.core.asgi_limits import limit_request_body  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        "http": limit_request_body(
+            django_asgi_app, max_bytes=lambda: settings.REQUEST_BODY_MAX_BYTES
         ),
+        "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
     }
 )

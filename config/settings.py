@@ -8,6 +8,8 @@ Switches (all optional):
   ALLOWED_HOSTS     comma separated. Default: localhost names only.
   PUBLIC_BASE_URL   how the outside world reaches us (webhook signatures are checked against it).
   TWILIO_API_BASE_URL  Twilio's API origin; tests point it at a local fake server.
+  WIDGET_VERIFIED_TOKEN_MAX_AGE  seconds a widget token for a shop-verified customer lives
+                    (default one week; anonymous visitor tokens live 400 days).
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ if not SECRET_KEY:
     if not (DEBUG or TESTING):
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = "dev-only-insecure-key-never-use-in-production"  # noqa: S105
+
+# The demo shop page and `load_demo` (whose logins have published passwords): on for
+# development and tests, off in production unless RELAY_DEMO=1.
+DEMO_ENABLED = env_bool("RELAY_DEMO", DEBUG or TESTING)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/")
@@ -250,6 +256,13 @@ ATTACHMENT_ALLOWED_TYPES = [
 DATA_UPLOAD_MAX_MEMORY_SIZE = ATTACHMENT_MAX_BYTES + 1024 * 1024
 # Any declared body above this is refused with 413 before it is read or parsed.
 REQUEST_BODY_MAX_BYTES = ATTACHMENT_MAX_BYTES + 1024 * 1024
+
+# --- Web widget ----------------------------------------------------------------------------
+# How long a widget token that speaks for a shop-verified customer stays valid (seconds);
+# anonymous visitor tokens keep their long lifetime.
+WIDGET_VERIFIED_TOKEN_MAX_AGE = int(
+    os.environ.get("WIDGET_VERIFIED_TOKEN_MAX_AGE", str(7 * 24 * 60 * 60))
+)
 
 # --- Integrations --------------------------------------------------------------------------
 TWILIO_API_BASE_URL = os.environ.get(

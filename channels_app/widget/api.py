@@ -13,7 +13,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from channels_app.widget import selectors, services
-from channels_app.widget.identity import visitor_token_issue
+from channels_app.widget.identity import (
+    VisitorSession,
+    visitor_token_check,
+    visitor_token_issue,
+)
 from channels_app.widget.serializers import (
     EmailIn,
     MessageIn,
@@ -63,12 +67,16 @@ class SessionView(WidgetAPIView):
     needs_session = False
 
     def post(self, request: Request, public_id: str) -> Response:
-        self.rate("session")
+        self.rate("session")  # per IP, before the body is read
         data = _valid(SessionIn, request.data)
+        token = data.validated_data.get("token", "")
+        resumed = _resumable(self.channel, token)
+        if resumed is not None:
+            self.rate("session", visitor_only=resumed)
         identity_data = data.validated_data.get("identity")
         identity = shop_identity(identity_data) if identity_data else None
         session, customer = services.widget_session_start(
-            channel=self.channel, token=data.validated_data.get("token", ""), identity=identity
+            channel=self.channel, token=token, identity=identity
         )
         language = self.language(data.validated_data.get("lang"))
         return Response(
@@ -88,13 +96,46 @@ class SessionView(WidgetAPIView):
         )
 
 
+def _resumable(channel: Channel, token: str) -> VisitorSession | None:
+    """The visitor a session request resumes, for its rate limit (the service decides what a
+    bad or expired token means)."""
+    if not token:
+        return None
+    try:
+        return visitor_token_check(channel=channel, token=token)
+    except DomainError:
+        return None
+
+
+def _cursor_param(request: Request) -> selectors.ConversationCursor | None:
+    value = request.query_params.get("cursor")
+    if value in (None, ""):
+        return None
+    cursor = selectors.ConversationCursor.decode(value)
+    if cursor is None:
+        raise DomainError(_("This list position is not valid."), code="invalid")
+    return cursor
+
+
 class ConversationListView(WidgetAPIView):
+    """A page of the shopper's conversations, newest first; `next_cursor` (null on the last
+    page) goes back as `?cursor=` for the older ones."""
+
     def get(self, request: Request, public_id: str) -> Response:
+        self.rate("conversations")
+        cursor = _cursor_param(request)
         customer = self.customer()
         if customer is None:
-            return Response({"conversations": []})
-        rows = selectors.widget_conversations(channel=self.channel, customer=customer)
-        return Response({"conversations": [conversation_out(c) for c in rows]})
+            return Response({"conversations": [], "next_cursor": None})
+        rows, next_cursor = selectors.widget_conversations(
+            channel=self.channel, customer=customer, cursor=cursor
+        )
+        return Response(
+            {
+                "conversations": [conversation_out(c) for c in rows],
+                "next_cursor": next_cursor.encode() if next_cursor else None,
+            }
+        )
 
 
 def _int_param(request: Request, name: str) -> int | None:
@@ -111,6 +152,7 @@ def _int_param(request: Request, name: str) -> int | None:
 
 class MessageListView(WidgetAPIView):
     def get(self, request: Request, public_id: str, conversation_id: int) -> Response:
+        self.rate("history")
         customer = self.require_customer()
         conversation = selectors.widget_conversation(
             channel=self.channel, customer=customer, pk=conversation_id
@@ -185,6 +227,9 @@ class ReadView(WidgetAPIView):
         customer = self.require_customer()
         data = _valid(ReadIn, request.data).validated_data
         changed = services.widget_mark_read(
-            customer=customer, conversation_id=data["conversation_id"], up_to=data["up_to"]
+            channel=self.channel,
+            customer=customer,
+            conversation_id=data["conversation_id"],
+            up_to=data["up_to"],
         )
         return Response({"read": changed})

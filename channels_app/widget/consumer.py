@@ -4,7 +4,9 @@ The visitor token never travels in the URL (URLs end up in proxy and access logs
 accepted for an allowed origin, and the widget's first message must be
   {"type": "auth", "token": <visitor token>}
 Anything else first, a bad token, or no auth within AUTH_TIMEOUT seconds closes it with 4403,
-after which the widget stops reconnecting.
+after which the widget stops reconnecting. Too many connections from one IP address (counted
+on connect) or one visitor (counted on auth) close it with 4429 and the seconds to wait as the
+close reason; the widget reconnects after that.
 
 Server -> widget (small facts; the widget fetches the text over HTTP, so a reconnect catches up
 with `messages?after=<last id>` and never shows a message twice):
@@ -28,11 +30,12 @@ import time
 from typing import Any
 from urllib.parse import parse_qs
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import ValidationError
 
-from channels_app.widget import origins
+from channels_app.widget import origins, ratelimit
 from channels_app.widget.identity import VisitorSession, session_customer, visitor_token_check
 from channels_app.widget.services import widget_mark_read
 from helpdesk.conversations.models import Conversation
@@ -48,6 +51,9 @@ from helpdesk.inboxes.models import Channel, ChannelKind
 TYPING_MIN_INTERVAL = 1.0
 MAX_CONVERSATIONS = 20
 CLOSE_FORBIDDEN = 4403
+CLOSE_RATE_LIMITED = 4429  # the close reason holds the seconds to wait
+FRAMES_PER_SECOND = 10.0
+FRAME_BURST = 40.0
 AUTH_TIMEOUT = 10.0
 
 
@@ -82,11 +88,13 @@ def _owns(channel: Channel, customer_id: int, conversation_id: int) -> bool:
 
 
 @database_sync_to_async
-def _mark_read(customer_id: int, conversation_id: int, up_to: int) -> list[int]:
+def _mark_read(channel: Channel, customer_id: int, conversation_id: int, up_to: int) -> list[int]:
     from helpdesk.customers.models import Customer
 
     customer = Customer.objects.get(pk=customer_id)
-    return widget_mark_read(customer=customer, conversation_id=conversation_id, up_to=up_to)
+    return widget_mark_read(
+        channel=channel, customer=customer, conversation_id=conversation_id, up_to=up_to
+    )
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str:
@@ -94,6 +102,15 @@ def _header(scope: dict[str, Any], name: bytes) -> str:
         if key.lower() == name:
             return value.decode("latin-1")
     return ""
+
+
+_check_rate = sync_to_async(ratelimit.check_rate)
+
+
+def _client_ip(scope: dict[str, Any]) -> str:
+    # As for HTTP: the ASGI server (uvicorn --proxy-headers) resolved a trusted X-Forwarded-For.
+    client = scope.get("client")
+    return ratelimit.ip_bucket(str(client[0]) if client else "")
 
 
 def _int(value: Any) -> int | None:
@@ -108,6 +125,9 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
     customer_name = ""
     session: VisitorSession | None = None
     auth_deadline: asyncio.Task[None] | None = None
+    refused = False  # closed for rate: what the client still sends is ignored
+    frame_tokens = FRAME_BURST
+    frame_checked = 0.0
 
     async def connect(self) -> None:
         query = parse_qs(self.scope.get("query_string", b"").decode())
@@ -121,10 +141,23 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         except (DomainError, ValueError, ValidationError):
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        # Accepted before a refusal for rate: a close before accepting reaches the browser as
+        # a failed handshake (1006), without the code and reason the widget waits by.
+        await self.accept()
+        if not await self._within_rate(ip=_client_ip(self.scope)):
+            return
         if not layer_relays_across_processes():
             relay.ensure_running()  # embedded mode: forward events the worker logged
-        await self.accept()
         self.auth_deadline = asyncio.create_task(self._close_unless_authenticated())
+
+    async def _within_rate(self, *, ip: str | None, visitor: str | None = None) -> bool:
+        try:
+            await _check_rate(channel=self.channel, action="socket", ip=ip, visitor=visitor)
+        except ratelimit.RateLimited as exc:
+            self.refused = True
+            await self.close(code=CLOSE_RATE_LIMITED, reason=str(exc.retry_after))
+            return False
+        return True
 
     async def _close_unless_authenticated(self) -> None:
         await asyncio.sleep(AUTH_TIMEOUT)
@@ -135,10 +168,13 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         if self.auth_deadline is not None:
             self.auth_deadline.cancel()
         try:
-            self.session = visitor_token_check(channel=self.channel, token=str(token or ""))
+            session = visitor_token_check(channel=self.channel, token=str(token or ""))
         except DomainError:
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        if not await self._within_rate(ip=None, visitor=session.scope):
+            return
+        self.session = session
         await self._subscribe()
 
     async def _join(self, group: str) -> None:
@@ -178,8 +214,25 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             return True
         return False
 
+    def _frame_allowed(self) -> bool:
+        """A token bucket per socket: typing, read and subscribe frames cost database reads, so
+        a script flooding them is cut off (a person never comes close)."""
+        now = time.monotonic()
+        self.frame_tokens = min(
+            FRAME_BURST, self.frame_tokens + (now - self.frame_checked) * FRAMES_PER_SECOND
+        )
+        self.frame_checked = now
+        if self.frame_tokens < 1:
+            return False
+        self.frame_tokens -= 1
+        return True
+
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        if not isinstance(content, dict):
+        if not isinstance(content, dict) or self.refused:
+            return
+        if not self._frame_allowed():
+            self.refused = True
+            await self.close(code=CLOSE_RATE_LIMITED, reason="10")
             return
         kind = content.get("type")
         if self.session is None:  # the first message must authenticate
@@ -199,7 +252,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             up_to = _int(content.get("up_to"))
             if up_to is not None and await self._known(conversation_id):
                 assert self.customer_id is not None and conversation_id is not None
-                await _mark_read(self.customer_id, conversation_id, up_to)
+                await _mark_read(self.channel, self.customer_id, conversation_id, up_to)
 
     async def _typing(self, conversation_id: int | None, typing: bool) -> None:
         now = time.monotonic()

@@ -26,6 +26,10 @@ from helpdesk.customers.services import customer_find_by_identity
 from helpdesk.inboxes.models import Channel
 
 TOKEN_MAX_AGE = 60 * 60 * 24 * 400  # a visitor who comes back within a year keeps the history
+# A token that speaks for a verified customer lives `settings.WIDGET_VERIFIED_TOKEN_MAX_AGE`
+# (a week by default): it opens that customer's whole history, so a copied or leftover token
+# must not outlive the shop's login for long. Each session start re-issues it while the shop
+# still vouches for the customer.
 SIGNATURE_MAX_AGE = 60 * 60 * 24  # a shop signs the identity when it renders the page
 SIGNATURE_MAX_SKEW = 5 * 60  # clocks differ a little
 _TOKEN_SALT = "relay.widget.visitor"  # noqa: S105 (a namespace, not a secret)
@@ -67,13 +71,19 @@ def visitor_token_issue(*, channel: Channel, session: VisitorSession) -> str:
     return signing.dumps(payload, key=_token_key(channel), salt=_salt(channel), compress=True)
 
 
+def verified_token_max_age() -> int:
+    return int(settings.WIDGET_VERIFIED_TOKEN_MAX_AGE)
+
+
 def visitor_token_check(*, channel: Channel, token: str) -> VisitorSession:
     """Verify a visitor token for `channel`; raises PermissionDenied (forged, expired, other
-    channel)."""
+    channel). Anonymous tokens live TOKEN_MAX_AGE, verified ones verified_token_max_age(),
+    both counted from the signed issue time."""
+    signer = signing.TimestampSigner(key=_token_key(channel), salt=_salt(channel))
     try:
-        payload = signing.loads(
-            token or "", key=_token_key(channel), salt=_salt(channel), max_age=TOKEN_MAX_AGE
-        )
+        payload = signer.unsign_object(token or "", max_age=TOKEN_MAX_AGE)
+        if isinstance(payload, dict) and payload.get("c") is not None:
+            signer.unsign(token, max_age=verified_token_max_age())
     except signing.SignatureExpired as exc:
         raise PermissionDenied(_("This widget session has expired."), code="token_expired") from exc
     except signing.BadSignature as exc:

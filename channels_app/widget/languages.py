@@ -21,8 +21,13 @@ def pick_language(value: str | None) -> str:
     return primary if primary in LANGUAGES else DEFAULT
 
 
-@cache
 def catalog(language: str) -> dict[str, Any]:
-    language = pick_language(language)
+    """The catalog for any requested name; cached per supported language only (the name comes
+    from a public URL, so caching on it would let anyone fill memory)."""
+    return _catalog(pick_language(language))
+
+
+@cache
+def _catalog(language: str) -> dict[str, Any]:
     strings = json.loads((CATALOG_DIR / f"{language}.json").read_text(encoding="utf-8"))
     return {"lang": language, "dir": "rtl" if language in RTL else "ltr", "strings": strings}

@@ -6,7 +6,11 @@ stay in the console.
 
 from __future__ import annotations
 
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from helpdesk.conversations.models import Attachment, Conversation, Message, MessageKind
 from helpdesk.customers.models import ContactIdentity, Customer, IdentityKind
@@ -16,20 +20,57 @@ PAGE_SIZE = 50
 CONVERSATION_PAGE_SIZE = 20
 
 
-def widget_conversations(*, channel: Channel, customer: Customer) -> list[Conversation]:
-    """The shopper's conversations on this channel, newest activity first, each with the text
-    of its last public message as `preview` (one query)."""
-    return list(
-        Conversation.objects.filter(channel=channel, customer=customer)
-        .annotate(
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_CURSOR = re.compile(r"(\d{1,17})_(\d{1,18})", re.ASCII)  # 17 digits: past the year 5000
+
+
+@dataclass(frozen=True)
+class ConversationCursor:
+    """A position in the shopper's list: the (last activity, id) of the last row shown.
+    Keyset paging, so a conversation that gets new activity meanwhile moves to the top instead
+    of shifting every later page."""
+
+    last_activity_at: datetime
+    pk: int
+
+    def encode(self) -> str:
+        return f"{(self.last_activity_at - _EPOCH) // _MICROSECOND}_{self.pk}"
+
+    @classmethod
+    def decode(cls, value: str) -> ConversationCursor | None:
+        """None for anything that is not a cursor this module made."""
+        match = _CURSOR.fullmatch(value)
+        if match is None:
+            return None
+        return cls(_EPOCH + int(match[1]) * _MICROSECOND, int(match[2]))
+
+
+def widget_conversations(
+    *, channel: Channel, customer: Customer, cursor: ConversationCursor | None = None
+) -> tuple[list[Conversation], ConversationCursor | None]:
+    """A page of the shopper's conversations on this channel, newest activity first, each with
+    the text of its last public message as `preview`; `cursor` continues after a previous page.
+    Returns (conversations, cursor of the next page or None). One query."""
+    qs = Conversation.objects.filter(channel=channel, customer=customer)
+    if cursor is not None:
+        qs = qs.filter(
+            Q(last_activity_at__lt=cursor.last_activity_at)
+            | Q(last_activity_at=cursor.last_activity_at, pk__lt=cursor.pk)
+        )
+    rows = list(
+        qs.annotate(
             preview=Subquery(
                 Message.objects.filter(conversation=OuterRef("pk"), kind=MessageKind.MESSAGE)
                 .order_by("-pk")
                 .values("text")[:1]
             )
-        )
-        .order_by("-last_activity_at", "-pk")[:CONVERSATION_PAGE_SIZE]
+        ).order_by("-last_activity_at", "-pk")[: CONVERSATION_PAGE_SIZE + 1]
     )
+    page = rows[:CONVERSATION_PAGE_SIZE]
+    if len(rows) <= CONVERSATION_PAGE_SIZE:
+        return page, None
+    return page, ConversationCursor(page[-1].last_activity_at, page[-1].pk)
 
 
 def widget_conversation(*, channel: Channel, customer: Customer, pk: int) -> Conversation | None:

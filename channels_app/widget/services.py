@@ -60,13 +60,25 @@ def widget_session_start(
     A verified token is only resumed while the page still vouches for a customer: once the shop
     stops sending an identity (logged out, someone else at the same computer) the session starts
     over as a fresh anonymous visitor.
+
+    With a signed identity the token is only a convenience: an expired (a verified token lives
+    a week) or broken one is dropped and the session starts over for the vouched-for customer,
+    so the token is re-issued instead of the shopper falling back to an anonymous session.
     """
-    session = visitor_token_check(channel=channel, token=token) if token else new_visitor(channel)
+    if identity is not None:
+        check_shop_identity(channel=channel, identity=identity)
+    try:
+        session = (
+            visitor_token_check(channel=channel, token=token) if token else new_visitor(channel)
+        )
+    except PermissionDenied:
+        if identity is None:
+            raise
+        session = new_visitor(channel)
     if identity is None:
         if session.verified:
             session = new_visitor(channel)
         return session, session_customer(session)
-    check_shop_identity(channel=channel, identity=identity)
     customer = _verified_customer(identity)
     session = VisitorSession(
         channel_public_id=session.channel_public_id,
@@ -143,6 +155,10 @@ def widget_message_send(
             _("Continue a conversation or start a new one, not both."), code="invalid"
         )
     customer = session_customer(session)
+    if session.verified and customer is None:
+        # The customer the token vouched for is gone (deleted, erased): never fall back to a
+        # lookup by the old id, which could now name another shop customer.
+        raise PermissionDenied(_("This widget session has expired."), code="token_expired")
     if conversation_id is not None:
         owned = customer is not None and Conversation.objects.filter(
             pk=conversation_id, customer=customer, channel=channel
@@ -189,13 +205,17 @@ def widget_email_store(*, customer: Customer, email: str) -> str:
     return "attribute"
 
 
-def widget_mark_read(*, customer: Customer, conversation_id: int, up_to: int) -> list[int]:
+def widget_mark_read(
+    *, channel: Channel, customer: Customer, conversation_id: int, up_to: int
+) -> list[int]:
     """The shopper saw the thread up to message `up_to`: agent replies there become `read`.
+    Only this widget channel's conversations (never the same customer's SMS or WhatsApp).
     Forward-only (the delivery service ignores moves backwards); returns the changed ids."""
     ids = list(
         Message.objects.filter(
             conversation_id=conversation_id,
             conversation__customer=customer,
+            conversation__channel=channel,
             direction=MessageDirection.OUTBOUND,
             kind=MessageKind.MESSAGE,
             pk__lte=up_to,

@@ -7,13 +7,15 @@ with the detected type's extension; the shopper's name is display text only.
 
 from __future__ import annotations
 
-import os
-
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 
 from helpdesk.conversations.services import InboundAttachment
-from helpdesk.conversations.services.attachments import check_attachment
+from helpdesk.conversations.services.attachments import (
+    attachment_display_name,
+    check_attachment,
+    sniff_content_type,
+)
 from helpdesk.core.errors import DomainError, PayloadTooLarge
 
 WIDGET_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf")
@@ -25,18 +27,8 @@ class UnsupportedType(DomainError):
 
 
 def sniff_type(head: bytes) -> str:
-    """The content type the first bytes prove, or ''."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return "image/gif"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head.startswith(b"%PDF-"):
-        return "application/pdf"
-    return ""
+    """The content type the first bytes prove, or '' (shared with agents' uploads)."""
+    return sniff_content_type(head)
 
 
 def widget_upload_read(upload: UploadedFile) -> InboundAttachment:
@@ -71,6 +63,4 @@ def widget_upload_read(upload: UploadedFile) -> InboundAttachment:
 
 def display_name(raw: str) -> str:
     """The shopper's file name, kept only as text to show (escaped), never as a storage path."""
-    name = os.path.basename(raw.replace("\\", "/"))
-    name = "".join(ch for ch in name if ch.isprintable()).strip()
-    return name[:200] or "attachment"
+    return attachment_display_name(raw)

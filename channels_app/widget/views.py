@@ -29,7 +29,7 @@ TOKEN_HEADER = "X-Widget-Token"  # noqa: S105 (a header name)
 
 def client_ip(request: HttpRequest) -> str:
     # The ASGI server (uvicorn --proxy-headers) already resolved a trusted X-Forwarded-For.
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    return ratelimit.ip_bucket(request.META.get("REMOTE_ADDR") or "")
 
 
 class WidgetAPIView(APIView):
@@ -71,7 +71,11 @@ class WidgetAPIView(APIView):
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, DomainError):
-            response = Response({"detail": exc.message, "code": exc.code}, status=exc.http_status)
+            data: dict[str, Any] = {"detail": exc.message, "code": exc.code}
+            if isinstance(exc, ratelimit.RateLimited):
+                # In the body too: a cross-origin script cannot read Retry-After.
+                data["retry_after"] = exc.retry_after
+            response = Response(data, status=exc.http_status)
             if isinstance(exc, ratelimit.RateLimited):
                 response["Retry-After"] = str(exc.retry_after)
             return response
@@ -92,12 +96,15 @@ class WidgetAPIView(APIView):
         return response
 
     # --- helpers for subclasses -----------------------------------------------------------
-    def rate(self, action: str) -> None:
+    def rate(self, action: str, *, visitor_only: VisitorSession | None = None) -> None:
+        """Count this request against `action`'s limits: per IP and, with a token, per
+        visitor. `visitor_only` counts just that visitor (the IP was counted already)."""
+        session = visitor_only or self.session
         ratelimit.check_rate(
             channel=self.channel,
             action=action,
-            ip=client_ip(self.request),
-            visitor=self.session.scope if self.session else None,
+            ip=None if visitor_only else client_ip(self.request),
+            visitor=session.scope if session else None,
         )
 
     def customer(self) -> Customer | None:

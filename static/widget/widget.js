@@ -118,6 +118,7 @@
     ".conv{display:block;width:100%;text-align:start;padding:10px;border:1px solid #e5e7eb;",
     "border-radius:10px}",
     ".conv:hover{background:#f9fafb}.conv small{display:block;color:#6b7280}",
+    ".older{align-self:center}",
     ".compose{border-block-start:1px solid #e5e7eb;padding:8px;display:flex;gap:6px;",
     "align-items:flex-end}",
     "textarea{flex:1;resize:none;border:1px solid #d1d5db;border-radius:10px;padding:8px;",
@@ -213,6 +214,15 @@
             var err = new Error(data.detail || t("error"));
             err.status = response.status;
             err.code = data.code;
+            err.retryAfter = data.retry_after || 0;
+            // A verified session's token lives a week: start the session again (the shop's
+            // identity re-issues it) and repeat the call once.
+            if (data.code === "token_expired" && path !== "session" && !options.renewed) {
+              options.renewed = true;
+              state.token = "";
+              state.booting = null;
+              return boot().then(function () { return api(path, options); });
+            }
             throw err;
           }
           return data;
@@ -393,15 +403,30 @@
     compose.hidden = true;
     return api("conversations").then(function (data) {
       if (!data.conversations.length) body.appendChild(el("p", "intro", t("empty")));
-      data.conversations.forEach(function (c) {
-        var row = el("button", "conv", c.preview || "\u2026");
-        var when = new Date(c.last_activity_at).toLocaleString(lang);
-        row.appendChild(el("small", "", when + (c.status === "resolved" ? " \u00b7 " +
-          t("closed") : "")));
-        row.addEventListener("click", function () { showThread(c.id); });
-        body.appendChild(row);
-      });
+      addConversations(data);
     }, function (err) { showError(err.message); });
+  }
+
+  function addConversations(data) {
+    data.conversations.forEach(function (c) {
+      var row = el("button", "conv", c.preview || "\u2026");
+      var when = new Date(c.last_activity_at).toLocaleString(lang);
+      row.appendChild(el("small", "", when + (c.status === "resolved" ? " \u00b7 " +
+        t("closed") : "")));
+      row.addEventListener("click", function () { showThread(c.id); });
+      body.appendChild(row);
+    });
+    if (!data.next_cursor) return;
+    var older = el("button", "btn older", t("older"));
+    older.addEventListener("click", function () {
+      older.disabled = true;
+      api("conversations?cursor=" + encodeURIComponent(data.next_cursor)).then(function (next) {
+        if (older.parentNode !== body) return;  // left the list meanwhile
+        older.remove();
+        addConversations(next);
+      }, function (err) { older.disabled = false; showError(err.message); });
+    });
+    body.appendChild(older);
   }
 
   function openLatest() {
@@ -571,10 +596,10 @@
           6000);
       }
     };
-    ws.onclose = function (event) { dropped(ws, event.code); };
+    ws.onclose = function (event) { dropped(ws, event.code, event.reason); };
   }
 
-  function dropped(ws, code) {
+  function dropped(ws, code, reason) {
     if (state.ws !== ws) return;
     state.ws = null;
     state.subscribed = false;
@@ -588,6 +613,7 @@
     }
     if (state.open) offline.hidden = false;
     var delay = Math.min(30000, 500 * Math.pow(2, state.wsTries++));
+    if (code === 4429) delay = Math.max(delay, (Number(reason) || 30) * 1000);  // too many
     setTimeout(function () { if (!state.ws) connect(); }, delay);
   }
 
@@ -598,6 +624,8 @@
       if (state.conv !== conv) return;
       addMessages(data.messages);
       if (data.has_more) catchUp();
+    }, function (err) {
+      if (err.status === 429) setTimeout(catchUp, err.retryAfter * 1000);
     });
   }
 

@@ -6,8 +6,10 @@ import time
 import uuid
 from typing import Any
 
+from django.core import signing
 from django.test import Client
 
+from channels_app.widget import identity as identity_module
 from channels_app.widget.identity import identity_sign
 from helpdesk.inboxes.models import Channel
 
@@ -83,6 +85,19 @@ def signed_identity(
             channel=channel, customer_id=customer_id, email=email, timestamp=timestamp
         ),
     }
+
+
+def aged_token(channel: Channel, payload: dict[str, Any], *, age: int) -> str:
+    """A visitor token for `payload` as if it had been issued `age` seconds ago."""
+
+    class Backdated(signing.TimestampSigner):
+        def timestamp(self) -> str:
+            return signing.b62_encode(int(time.time()) - age)
+
+    signer = Backdated(
+        key=identity_module._token_key(channel), salt=identity_module._salt(channel)
+    )
+    return signer.sign_object({"ch": str(channel.public_id), **payload}, compress=True)
 
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

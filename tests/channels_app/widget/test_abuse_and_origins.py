@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.cache import cache
 
 from channels_app.widget import ratelimit
+from channels_app.widget.identity import visitor_token_check
 from channels_app.widget.origins import normalize_origin
 from channels_app.widget.setup import setup_html
 from helpdesk.conversations.models import Attachment, Message
@@ -114,6 +116,74 @@ def test_rate_limit_per_ip_covers_many_visitors(shop_channel):
     codes = [WidgetClient(shop_channel, ip="192.0.2.50").start().status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
     assert WidgetClient(shop_channel, ip="192.0.2.51").start().status_code == 200
+
+
+def _limit(channel, **limits: int) -> None:
+    channel.settings["rate_limits"] = limits
+    channel.save()
+
+
+def test_rate_limit_conversation_list_per_visitor_answers_429_with_retry_after(
+    shop_channel, visitor
+):
+    _limit(shop_channel, conversations_per_visitor=2)
+    assert visitor.get("conversations").status_code == 200
+    assert visitor.get("conversations").status_code == 200
+    limited = visitor.get("conversations")
+    assert limited.status_code == 429
+    body = limited.json()
+    assert body["code"] == "rate_limited" and "Too many requests" in body["detail"]
+    assert 1 <= body["retry_after"] <= 60 and limited["Retry-After"] == str(body["retry_after"])
+    assert limited["Access-Control-Allow-Origin"] == SHOP_ORIGIN  # the widget can read it
+    # Another shopper on the same network is not affected by this one's limit.
+    neighbour = WidgetClient(shop_channel)
+    neighbour.start()
+    assert neighbour.get("conversations").status_code == 200
+
+
+def test_rate_limit_message_history_per_visitor_and_per_ip(shop_channel, visitor):
+    conversation_id = visitor.send("hi").json()["message"]["conversation_id"]
+    path = f"conversations/{conversation_id}/messages"
+    _limit(shop_channel, history_per_visitor=1)
+    assert visitor.get(path).status_code == 200
+    assert visitor.get(path).status_code == 429
+    cache.clear()
+    _limit(shop_channel, history_per_ip=2)
+    others = [WidgetClient(shop_channel, ip="192.0.2.80") for _ in range(3)]
+    for other in others:
+        other.start()
+    codes = [other.get("conversations/1/messages").status_code for other in others]
+    assert codes == [404, 404, 429]  # counted before the conversation is even looked up
+
+
+def test_rate_limit_session_per_visitor_follows_the_token_across_addresses(shop_channel, visitor):
+    _limit(shop_channel, session_per_visitor=1)  # the fixture's first start had no token yet
+    moved = WidgetClient(shop_channel, ip="198.51.100.20")
+    moved.token = visitor.token
+    assert moved.start().status_code == 200
+    limited = moved.start()
+    assert limited.status_code == 429 and limited.json()["retry_after"] >= 1
+    # Without that token (a fresh visitor) the same address may still start.
+    assert WidgetClient(shop_channel, ip="198.51.100.20").start().status_code == 200
+
+
+def test_rate_limit_defaults_let_a_reconnect_storm_through(shop_channel, visitor):
+    """A laptop lid opens with the shop open in eight tabs, twice within a minute: every tab
+    resumes its session, reloads the list and catches up on the thread."""
+    conversation_id = visitor.send("hi").json()["message"]["conversation_id"]
+    codes = set()
+    for _round in range(2):
+        for _tab in range(8):
+            tab = WidgetClient(shop_channel)
+            tab.token = visitor.token
+            codes.add(tab.start().status_code)
+            codes.add(tab.get("conversations").status_code)
+            for _page in range(3):
+                codes.add(tab.get(f"conversations/{conversation_id}/messages", after=0).status_code)
+    assert codes == {200}
+    scope = visitor_token_check(channel=shop_channel, token=visitor.token).scope
+    for _ in range(8 * 2 * 3):  # and the sockets of those tabs, each retrying a few times
+        ratelimit.check_rate(channel=shop_channel, action="socket", ip="203.0.113.7", visitor=scope)
 
 
 def test_rate_limit_window_resets():

@@ -1,6 +1,12 @@
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+from pathlib import Path
+
 import pytest
+from django.conf import settings as django_settings
+from django.utils import timezone
 
 from channels_app.widget.languages import catalog
 from helpdesk.conversations.models import Message
@@ -120,6 +126,69 @@ def test_messages_history_query_count_is_constant(
     assert len(response.json()["messages"]) == 11
 
 
+def _older_conversations(visitor, count: int) -> list[int]:
+    """`count` more conversations of the visitor's customer, each a minute older than the
+    last; ids newest first. Three share one timestamp: paging must break ties by id."""
+    first = visitor.send("newest").json()["message"]["conversation_id"]
+    customer = Message.objects.get(conversation_id=first).conversation.customer
+    base = timezone.now() - timedelta(hours=1)
+    created = []
+    for i in range(count):
+        when = base - timedelta(minutes=min(i, 10))
+        created.append(
+            factories.ConversationFactory(
+                customer=customer, channel=visitor.channel, last_activity_at=when
+            )
+        )
+    created.sort(key=lambda c: (c.last_activity_at, c.pk), reverse=True)
+    return [first] + [c.pk for c in created]
+
+
+def test_conversations_list_pages_older_conversations_with_a_cursor(visitor):
+    expected = _older_conversations(visitor, 44)  # 45 in all
+    first = visitor.get("conversations").json()
+    assert [c["id"] for c in first["conversations"]] == expected[:20]
+    second = visitor.get("conversations", cursor=first["next_cursor"]).json()
+    assert [c["id"] for c in second["conversations"]] == expected[20:40]
+    last = visitor.get("conversations", cursor=second["next_cursor"]).json()
+    assert [c["id"] for c in last["conversations"]] == expected[40:]
+    assert last["next_cursor"] is None
+
+
+def test_conversations_list_cursor_survives_new_activity(visitor):
+    expected = _older_conversations(visitor, 24)
+    first = visitor.get("conversations").json()
+    # A conversation of the second page gets a message: it moves to the top, and the second
+    # page neither repeats rows of the first nor skips any other.
+    moved = expected[22]
+    visitor.send("news", conversation_id=moved)
+    second = visitor.get("conversations", cursor=first["next_cursor"]).json()
+    assert [c["id"] for c in second["conversations"]] == [
+        pk for pk in expected[20:] if pk != moved
+    ]
+    assert visitor.get("conversations").json()["conversations"][0]["id"] == moved
+
+
+def test_conversations_list_refuses_a_cursor_it_did_not_make(visitor):
+    for bad in ("abc", "12_x", "-5_3", "\u00b2_1", "9" * 18 + "_1", "1_1 "):
+        response = visitor.get("conversations", cursor=bad)
+        assert response.status_code == 400, bad
+        assert response.json()["code"] == "invalid"
+
+
+def test_conversations_list_page_is_one_query_for_the_rows(
+    visitor, django_assert_max_num_queries
+):
+    cursor = visitor.get("conversations").json()["next_cursor"]
+    assert cursor is None
+    _older_conversations(visitor, 30)
+    first = visitor.get("conversations").json()
+    # channel + customer lookups, then one query for the page whatever its size
+    with django_assert_max_num_queries(3):
+        response = visitor.get("conversations", cursor=first["next_cursor"])
+    assert len(response.json()["conversations"]) == 11
+
+
 def test_other_visitor_cannot_read_or_write_a_conversation(shop_channel, visitor):
     conversation_id = visitor.send("private").json()["message"]["conversation_id"]
     intruder = WidgetClient(shop_channel)
@@ -236,6 +305,13 @@ def test_catalogs_have_the_same_keys_in_every_language():
         assert set(strings) == english, language
         assert all(value.strip() for value in strings.values())
     assert catalog("ar")["dir"] == "rtl" and catalog("nb-NO")["lang"] == "nb"
+
+
+def test_widget_script_strings_are_all_in_the_catalogs():
+    script = (Path(django_settings.BASE_DIR) / "static" / "widget" / "widget.js").read_text()
+    used = set(re.findall(r'\bt\("([a-z_]+)"\)', script))
+    assert "older" in used  # the "show older conversations" control
+    assert used <= set(catalog("en")["strings"])
 
 
 def test_catalog_view_serves_language_json(client):

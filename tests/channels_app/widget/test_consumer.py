@@ -24,17 +24,23 @@ def run(scenario: Callable[[], Awaitable[None]]) -> None:
     async_to_sync(scenario)()
 
 
-def communicator(channel: Any, origin: str = SHOP_ORIGIN) -> WebsocketCommunicator:
-    return WebsocketCommunicator(
+def communicator(
+    channel: Any, origin: str = SHOP_ORIGIN, ip: str = "203.0.113.7"
+) -> WebsocketCommunicator:
+    ws = WebsocketCommunicator(
         WidgetConsumer.as_asgi(),
         f"/ws/widget/?channel={channel.public_id}",
         headers=[(b"origin", origin.encode())],
     )
+    ws.scope["client"] = (ip, 50000)  # what the ASGI server puts there
+    return ws
 
 
-async def signed_in(channel: Any, token: str) -> WebsocketCommunicator:
+async def signed_in(
+    channel: Any, token: str, ip: str = "203.0.113.7"
+) -> WebsocketCommunicator:
     """A connected socket that sent its visitor token as the first message."""
-    ws = communicator(channel)
+    ws = communicator(channel, ip=ip)
     connected, _code = await ws.connect()
     assert connected
     await ws.send_json_to({"type": "auth", "token": token})
@@ -226,3 +232,55 @@ def test_consumer_read_marks_replies_read(shop_channel, conversation_with_visito
     run(scenario)
     reply.refresh_from_db()
     assert reply.delivery_status == "read"
+
+
+def _limit(channel: Any, **limits: int) -> None:
+    channel.settings["rate_limits"] = limits
+    channel.save()
+
+
+def test_consumer_over_the_ip_limit_closes_with_4429_and_the_wait(shop_channel):
+    visitor = WidgetClient(shop_channel)
+    visitor.start()
+    _limit(shop_channel, socket_per_ip=2)
+
+    async def scenario() -> None:
+        for _ in range(2):
+            ws = await signed_in(shop_channel, visitor.token, ip="192.0.2.30")
+            assert await ws.receive_json_from(timeout=3) == {"type": "ready", "subscribed": False}
+            await ws.disconnect()
+        ws = communicator(shop_channel, ip="192.0.2.30")
+        # Accepted first, so the browser sees the code and the reason (not a failed handshake).
+        assert (await ws.connect())[0]
+        closed = await ws.receive_output(timeout=3)
+        assert closed["type"] == "websocket.close" and closed["code"] == 4429
+        assert 1 <= int(closed["reason"]) <= 60
+        await ws.send_json_to({"type": "auth", "token": visitor.token})  # ignored now
+        assert await ws.receive_nothing(timeout=0.2)
+        # Another address is not affected.
+        other = await signed_in(shop_channel, visitor.token, ip="192.0.2.31")
+        assert await other.receive_json_from(timeout=3) == {"type": "ready", "subscribed": False}
+        await other.disconnect()
+
+    run(scenario)
+
+
+def test_consumer_over_the_visitor_limit_closes_after_auth(shop_channel):
+    visitor = WidgetClient(shop_channel)
+    visitor.start()
+    neighbour = WidgetClient(shop_channel)
+    neighbour.start()
+    _limit(shop_channel, socket_per_visitor=1)
+
+    async def scenario() -> None:
+        ws = await signed_in(shop_channel, visitor.token, ip="192.0.2.40")
+        assert await ws.receive_json_from(timeout=3) == {"type": "ready", "subscribed": False}
+        await ws.disconnect()
+        again = await signed_in(shop_channel, visitor.token, ip="192.0.2.41")
+        closed = await again.receive_output(timeout=3)
+        assert closed["type"] == "websocket.close" and closed["code"] == 4429
+        other = await signed_in(shop_channel, neighbour.token, ip="192.0.2.41")
+        assert await other.receive_json_from(timeout=3) == {"type": "ready", "subscribed": False}
+        await other.disconnect()
+
+    run(scenario)

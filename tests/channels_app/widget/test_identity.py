@@ -20,6 +20,7 @@ from channels_app.widget.identity import (
     visitor_token_issue,
 )
 from helpdesk.core.errors import PermissionDenied
+from tests.channels_app.widget.support import aged_token
 from tests.support import factories
 
 pytestmark = pytest.mark.django_db
@@ -65,6 +66,30 @@ def test_visitor_token_expired_is_refused(shop_channel):
     with pytest.raises(PermissionDenied) as error:
         visitor_token_check(channel=shop_channel, token=old)
     assert error.value.code == "token_expired"
+
+
+DAY = 24 * 60 * 60
+
+
+def test_visitor_token_verified_lives_the_short_lifetime(shop_channel, settings):
+    assert settings.WIDGET_VERIFIED_TOKEN_MAX_AGE == 7 * DAY
+    fresh = aged_token(shop_channel, {"v": "abc", "c": 7}, age=6 * DAY)
+    assert visitor_token_check(channel=shop_channel, token=fresh).customer_id == 7
+    stale = aged_token(shop_channel, {"v": "abc", "c": 7}, age=8 * DAY)
+    with pytest.raises(PermissionDenied) as error:
+        visitor_token_check(channel=shop_channel, token=stale)
+    assert error.value.code == "token_expired"
+    settings.WIDGET_VERIFIED_TOKEN_MAX_AGE = 3600
+    with pytest.raises(PermissionDenied):
+        visitor_token_check(
+            channel=shop_channel, token=aged_token(shop_channel, {"v": "a", "c": 7}, age=7200)
+        )
+
+
+def test_visitor_token_anonymous_keeps_the_long_lifetime(shop_channel):
+    token = aged_token(shop_channel, {"v": "abc"}, age=300 * DAY)
+    session = visitor_token_check(channel=shop_channel, token=token)
+    assert session.visitor_id == "abc" and not session.verified
 
 
 def test_visitor_token_of_another_channel_is_refused(shop_channel):

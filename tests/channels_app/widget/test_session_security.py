@@ -8,7 +8,7 @@ import pytest
 from channels_app.widget.identity import visitor_token_check
 from helpdesk.conversations.models import Conversation, Message
 from helpdesk.customers.models import ContactIdentity
-from tests.channels_app.widget.support import WidgetClient, signed_identity
+from tests.channels_app.widget.support import WidgetClient, aged_token, signed_identity
 from tests.support import factories
 
 pytestmark = pytest.mark.django_db
@@ -97,6 +97,37 @@ def test_session_verified_token_without_identity_starts_a_fresh_visitor(shop_cha
     before = visitor_token_check(channel=shop_channel, token=verified_token)
     after = visitor_token_check(channel=shop_channel, token=browser.token)
     assert after.customer_id is None and after.visitor_id != before.visitor_id
+
+
+def test_session_reissues_an_expired_verified_token_while_the_shop_vouches(shop_channel):
+    browser = WidgetClient(shop_channel)
+    browser.start(identity=signed_identity(shop_channel))
+    conversation_id = browser.send("my order").json()["message"]["conversation_id"]
+    customer_id = visitor_token_check(channel=shop_channel, token=browser.token).customer_id
+    browser.token = aged_token(shop_channel, {"v": "old", "c": customer_id}, age=8 * 86400)
+    # Every endpoint refuses the lapsed token ...
+    refused = browser.get("conversations")
+    assert refused.status_code == 403 and refused.json()["code"] == "token_expired"
+    # ... and the next session start, with the shop still vouching, issues a fresh one.
+    data = browser.start(identity=signed_identity(shop_channel)).json()
+    assert data["verified"] is True and data["has_history"] is True
+    renewed = visitor_token_check(channel=shop_channel, token=browser.token)
+    assert renewed.customer_id == customer_id
+    listed = browser.get("conversations").json()["conversations"]
+    assert [c["id"] for c in listed] == [conversation_id]
+
+
+def test_session_with_an_expired_verified_token_and_no_identity_is_refused(shop_channel):
+    browser = WidgetClient(shop_channel)
+    browser.start(identity=signed_identity(shop_channel))
+    browser.send("my order")
+    customer_id = visitor_token_check(channel=shop_channel, token=browser.token).customer_id
+    browser.token = aged_token(shop_channel, {"v": "old", "c": customer_id}, age=8 * 86400)
+    response = browser.start()
+    assert response.status_code == 403 and response.json()["code"] == "token_expired"
+    browser.token = ""  # what the widget does next: a fresh anonymous visitor
+    data = browser.start().json()
+    assert data["verified"] is False and data["has_history"] is False
 
 
 def test_send_new_conversation_starts_one_while_another_is_open(visitor):
