@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
+
 from channels_app.twilio import config
-from helpdesk.conversations.models import Message, MessageDirection
+from helpdesk.conversations.downloads import attachment_signed_path
+from helpdesk.conversations.models import AttachmentStatus, Message, MessageDirection
 from helpdesk.customers.models import ContactIdentity, IdentityKind
 
 # Inbound Twilio messages keep the sender's `From` under this content attribute.
@@ -64,4 +67,15 @@ def message_params(message: Message) -> dict[str, object]:
             params["content_variables"] = json.dumps({str(k): str(v) for k, v in variables.items()})
     else:
         params["body"] = message.text
+        media = media_urls(message)
+        if media:
+            params["media_url"] = media
     return params
+
+
+def media_urls(message: Message) -> list[str]:
+    """Public, signed, expiring links Twilio fetches the reply's files from (MMS/WhatsApp)."""
+    stored = message.attachments.filter(status=AttachmentStatus.STORED).exclude(file="")
+    return [
+        f"{settings.PUBLIC_BASE_URL}{attachment_signed_path(a)}" for a in stored.order_by("pk")
+    ]

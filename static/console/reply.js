@@ -17,6 +17,12 @@ export function setupReplyBox(pane, { postForm, onSent, sendPresence, t }) {
   const canned = JSON.parse(document.getElementById("canned-data")?.textContent || "[]");
   const max = Number(pane.dataset.maxLength || 0);
   const send = form.querySelector("[data-send-button]");
+  const files = form.querySelector("[data-reply-files]");
+  const fileNames = form.querySelector("[data-reply-file-names]");
+  const showFiles = () => {
+    if (fileNames) fileNames.textContent = [...(files?.files || [])].map((f) => f.name).join(", ");
+  };
+  files?.addEventListener("change", showFiles);
   let typingSentAt = 0;
   let active = 0;
 
@@ -129,6 +135,7 @@ export function setupReplyBox(pane, { postForm, onSent, sendPresence, t }) {
       const result = await postForm(form);
       if (result.ok) {
         text.value = "";
+        if (files) { files.value = ""; showFiles(); }
         update();
         clientId.value = newClientId();
         sessionStorage.setItem(`relay.console.client.${id}`, clientId.value);

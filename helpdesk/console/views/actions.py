@@ -26,6 +26,7 @@ from helpdesk.console.views.common import action_done, action_failed, agent_requ
 from helpdesk.console.views.conversation import load_conversation
 from helpdesk.conversations.models import Conversation, Label
 from helpdesk.conversations.services import (
+    ReplyFile,
     conversation_assign,
     conversation_change_status,
     conversation_set_labels,
@@ -34,6 +35,7 @@ from helpdesk.conversations.services import (
     message_send_reply,
     note_create,
 )
+from helpdesk.conversations.services.reply_files import MAX_FILES
 from helpdesk.core.errors import DomainError
 
 Action = Callable[[HttpRequest, Conversation, str], HttpResponse]
@@ -67,14 +69,21 @@ def reply(request: HttpRequest, conversation: Conversation, next_url: str) -> Ht
     if not form.is_valid():
         return _invalid(request, next_url, form)
     text = form.cleaned_data["text"] or ""
+    files = [
+        ReplyFile(filename=upload.name or "", content=upload.read())
+        for upload in request.FILES.getlist("files")[: MAX_FILES + 1]
+    ]
     if form.cleaned_data.get("mode") == "note":
-        message = note_create(conversation=conversation, author=request.user, text=text)
+        message = note_create(
+            conversation=conversation, author=request.user, text=text, files=files
+        )
     else:
         message = message_send_reply(
             conversation=conversation,
             author=request.user,
             text=text,
             client_id=form.cleaned_data.get("client_id") or None,
+            files=files,
         )
     return action_done(request, next_url, message_id=message.pk)
 

@@ -14,6 +14,7 @@ from helpdesk.conversations.services.replies import (
     note_create,
     reply_window_remaining,
 )
+from helpdesk.conversations.services.reply_files import ReplyFile
 from helpdesk.conversations.services.state import (
     conversation_add_label,
     conversation_assign,
@@ -28,6 +29,7 @@ __all__ = [
     "InboundAttachment",
     "InboundMessage",
     "InboundResult",
+    "ReplyFile",
     "canned_for_agent",
     "canned_render",
     "canned_variables",

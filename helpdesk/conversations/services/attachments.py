@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 from django.conf import settings
@@ -51,3 +52,27 @@ def attachment_storage_name(content_type: str) -> str:
     `<random>.gif`. The sender's name is kept only as display text (`Attachment.filename`)."""
     base_type = (content_type or "").split(";")[0].strip().lower()
     return f"{uuid.uuid4().hex}{STORAGE_EXTENSIONS.get(base_type, '.bin')}"
+
+
+def sniff_content_type(head: bytes) -> str:
+    """The content type a file's first bytes prove (images, PDF), or ''. Browsers and
+    senders may claim anything; storage and serving trust only this."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    return ""
+
+
+def attachment_display_name(raw: str) -> str:
+    """A sender's file name as text to show (escaped) and to offer on download: no folders,
+    no control characters (a newline would break the download's header), never a path."""
+    name = os.path.basename((raw or "").replace("\\", "/"))
+    name = "".join(ch for ch in name if ch.isprintable()).strip()
+    return name[:200] or "attachment"

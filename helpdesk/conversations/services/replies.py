@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +19,11 @@ from helpdesk.conversations.models import (
     MessageDirection,
     MessageKind,
     SenderType,
+)
+from helpdesk.conversations.services.reply_files import (
+    ReplyFile,
+    check_reply_files,
+    reply_files_store,
 )
 from helpdesk.conversations.services.state import assign_on_reply
 from helpdesk.core.errors import DeliveryRefused, DomainError
@@ -43,11 +49,11 @@ def reply_window_remaining(conversation: Conversation) -> timedelta | None:
 
 
 def check_reply_allowed(
-    *, conversation: Conversation, text: str, is_template: bool = False
+    *, conversation: Conversation, text: str, is_template: bool = False, has_files: bool = False
 ) -> None:
     """Raise a clear DeliveryRefused/DomainError when this reply may not be sent."""
     limits = limits_for(conversation.channel.kind)
-    if not text.strip() and not is_template:
+    if not text.strip() and not is_template and not has_files:
         raise DomainError(_("A reply needs some text."), code="empty")
     if len(text) > limits.max_text_length:
         raise DomainError(
@@ -80,8 +86,10 @@ def message_send_reply(
     client_id: str | None = None,
     sender_type: str = SenderType.AGENT,
     content_attributes: dict[str, Any] | None = None,
+    files: Sequence[ReplyFile] = (),
 ) -> Message:
-    """Persist a public reply and queue its delivery after commit.
+    """Persist a public reply (with any `files`, images or PDF) and queue its delivery after
+    commit.
 
     Idempotent on `client_id` (a double submit returns the first message). Locks the
     conversation row. Refuses replies the channel cannot carry (opt-out, WhatsApp window,
@@ -96,7 +104,15 @@ def message_send_reply(
         if existing is not None:
             return existing
     attrs = content_attributes or {}
-    check_reply_allowed(conversation=conversation, text=text, is_template="template" in attrs)
+    check_reply_allowed(
+        conversation=conversation,
+        text=text,
+        is_template="template" in attrs,
+        has_files=bool(files),
+    )
+    types = check_reply_files(
+        files, channel_accepts_files=limits_for(conversation.channel.kind).supports_attachments
+    )
     now = timezone.now()
     message = Message.objects.create(
         conversation=conversation,
@@ -111,6 +127,7 @@ def message_send_reply(
         delivery_status=DeliveryStatus.PENDING,
         status_updated_at=now,
     )
+    reply_files_store(message=message, files=files, types=types)
     if author is not None and sender_type == SenderType.AGENT:
         assign_on_reply(conversation=conversation, agent=author)
     conversation.last_activity_at = now
@@ -132,11 +149,17 @@ def message_send_reply(
 
 @transaction.atomic
 def note_create(
-    *, conversation: Conversation, author: AbstractBaseUser, text: str
+    *,
+    conversation: Conversation,
+    author: AbstractBaseUser,
+    text: str,
+    files: Sequence[ReplyFile] = (),
 ) -> Message:
-    """A private note: visible to agents only, never delivered, never stops an SLA clock."""
-    if not text.strip():
+    """A private note (with any `files`): visible to agents only, never delivered, never stops
+    an SLA clock."""
+    if not text.strip() and not files:
         raise DomainError(_("A note needs some text."), code="empty")
+    types = check_reply_files(files, channel_accepts_files=True)
     conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
     message = Message.objects.create(
         conversation=conversation,
@@ -147,6 +170,7 @@ def note_create(
         sender_user=author,
         text=text,
     )
+    reply_files_store(message=message, files=files, types=types)
     conversation.last_activity_at = timezone.now()
     conversation.save(update_fields=["last_activity_at", "updated_at"])
     broadcast_message(message)

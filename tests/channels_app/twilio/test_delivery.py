@@ -260,3 +260,22 @@ def test_deliver_without_recipient_fails_clearly(fake_twilio, wa_channel):
     message.refresh_from_db()
     assert message.delivery_status == "failed" and message.error_code == "no_recipient"
     assert fake_twilio.creates() == []
+
+
+def test_deliver_reply_with_files_sends_signed_media_links(
+    fake_twilio, wa_channel, settings, tmp_path
+):
+    from helpdesk.conversations.services import ReplyFile
+
+    settings.MEDIA_ROOT = tmp_path
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
+    message = reply(conversation_on(wa_channel), files=[ReplyFile("photo.png", png)])
+    channel_tasks.deliver_message(message.pk)
+    (request,) = fake_twilio.creates()
+    (media,) = request.form["MediaUrl"]
+    assert media.startswith(f"{settings.PUBLIC_BASE_URL}/files/")
+    path = media[len(settings.PUBLIC_BASE_URL) :]
+    from django.test import Client
+
+    served = Client().get(path)  # what Twilio fetches: the file, inert
+    assert served.status_code == 200 and served["Content-Type"] == "image/png"
