@@ -5,15 +5,20 @@ webhook they can briefly answer 404, so a short 404 is retried a few times. The 
 always visible: stored, refused (size/type) or failed with a reason — never a lost message,
 never a placeholder left "fetching": any error fails it, a fetch gives up before the job's
 timeout, and `attachments_fail_stale` (scheduled) fails one whose job was killed.
-Credentials are only sent to Twilio's API host; `requests` drops them on cross-host redirects.
+Only Twilio's URLs are fetched; redirects are followed by hand, each hop must be a public
+host (never our own network), and credentials go only to the host they belong to.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from django.conf import settings
@@ -68,14 +73,67 @@ def _auth_for(attachment: Attachment, url: str) -> tuple[str, str] | None:
     return (config.account_sid(channel), config.auth_token(channel))
 
 
+MAX_REDIRECTS = 5
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+
+
+def _is_public_host(host: str) -> bool:
+    """Every address the name resolves to is a public one (no loopback, private, link-local
+    or reserved ranges): a redirect must not point the worker at our own network."""
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(info[4][0]).is_global for info in infos)
+
+
+def check_media_url(url: str, *, first: bool) -> None:
+    """Raise _Refused unless `url` may be fetched: the first URL must be Twilio's (or the
+    configured API base), later redirect hops any public host; http(s) only."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host:
+        raise _Refused(_("The media address is not a web address."))
+    if host == urlsplit(settings.TWILIO_API_BASE_URL).hostname:
+        return  # the API we talk to anyway (a local fake under tests)
+    if first and not (host == "twilio.com" or host.endswith(".twilio.com")):
+        raise _Refused(_("Media is only fetched from Twilio."))
+    if not _is_public_host(host):
+        raise _Refused(_("The media address points at a private network."))
+
+
+@contextmanager
+def _get_following_redirects(
+    url: str, auth: tuple[str, str] | None, timeout: float
+) -> Iterator[requests.Response]:
+    """GET with redirects followed by hand, each hop checked; credentials only to the host
+    they belong to."""
+    origin = urlsplit(url).netloc
+    check_media_url(url, first=True)
+    for _hop in range(MAX_REDIRECTS + 1):
+        hop_auth = auth if urlsplit(url).netloc == origin else None
+        response = requests.get(
+            url, auth=hop_auth, timeout=timeout, stream=True, allow_redirects=False
+        )
+        if response.status_code not in REDIRECT_CODES:
+            try:
+                yield response
+            finally:
+                response.close()
+            return
+        location = response.headers.get("Location", "")
+        response.close()
+        url = urljoin(url, location)
+        check_media_url(url, first=False)
+    raise _Refused(_("The media address redirects too often."))
+
+
 def _download(url: str, auth: tuple[str, str] | None, fallback_type: str) -> tuple[bytes, str]:
     delays = config.tunables().media_retry_delays
     timeout = config.tunables().http_timeout
     deadline = time.monotonic() + config.tunables().media_deadline_seconds
     for attempt in range(len(delays) + 1):
-        with requests.get(
-            url, auth=auth, timeout=timeout, stream=True, allow_redirects=True
-        ) as response:
+        with _get_following_redirects(url, auth, timeout) as response:
             if response.status_code == 404 and attempt < len(delays):
                 if time.monotonic() + delays[attempt] > deadline:
                     raise _TooSlow

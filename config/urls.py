@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -11,7 +12,9 @@ urlpatterns = [
     path("webhooks/twilio/", include("channels_app.twilio.urls")),
     path("reports/sla/", include("helpdesk.sla.urls")),
     path("widget/", include("channels_app.widget.urls")),
-    path("demo/shop/", demo_shop, name="demo-shop"),
     path("files/<str:token>/", signed_attachment, name="attachment-signed"),
     path("", include("helpdesk.console.urls")),
 ]
+
+if settings.DEMO_ENABLED:
+    urlpatterns.insert(0, path("demo/shop/", demo_shop, name="demo-shop"))

@@ -124,3 +124,11 @@ def test_samples_path_prefers_shared_data_and_falls_back_to_the_bundled_copy(set
     assert loader.samples_path() == loader.BUNDLED_SAMPLES
     samples = loader.read_samples(loader.BUNDLED_SAMPLES)
     assert {s["lang"] for s in samples} == LANGUAGES
+
+
+def test_load_demo_refuses_outside_development(settings):
+    from django.core.management import CommandError, call_command
+
+    settings.DEMO_ENABLED = False
+    with pytest.raises(CommandError, match="published passwords"):
+        call_command("load_demo")

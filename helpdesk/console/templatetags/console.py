@@ -168,7 +168,7 @@ def console_nav_counts(context: template.Context) -> dict[str, Any]:
             "teams": [(t, breakdown["teams"].get(t.pk, 0)) for t in options["teams"]],
             "channels": [(c, breakdown["channels"].get(c.pk, 0)) for c in options["channels"]],
             "labels": [(lb, breakdown["labels"].get(lb.name, 0)) for lb in options["labels"]],
-            "demo": settings.DEBUG,  # `make run` links its demo shop; production does not
+            "demo": settings.DEMO_ENABLED,  # `make run` links its demo shop; production not
         }
         request._console_nav_counts = cached
     return cached

@@ -12,13 +12,14 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from helpdesk.console.services import agent_set_availability
+from helpdesk.core.signin_throttle import ThrottledAuthenticationForm
 
 
-class AgentAuthenticationForm(AuthenticationForm):
+class AgentAuthenticationForm(ThrottledAuthenticationForm):
     """Only people with an agent profile may use the console (managers use it as agents)."""
 
     error_messages = {
-        **AuthenticationForm.error_messages,
+        **ThrottledAuthenticationForm.error_messages,
         "not_an_agent": _("This account is not an agent account."),
     }
 

@@ -171,18 +171,35 @@ def test_media_of_refused_type_is_not_stored(client, fake_twilio, wa_channel):
     assert attachment.status == "refused"
 
 
-def test_media_credentials_not_sent_to_other_hosts(
+def test_media_from_other_hosts_is_never_fetched(
     client, fake_twilio, wa_channel, settings, tmp_path
 ):
     settings.MEDIA_ROOT = tmp_path
-    # Same fake server, but addressed as "localhost": not the Twilio API host.
+    # Same fake server, but addressed as "localhost": not Twilio, not the configured API host.
     url = fake_twilio.add_media("/elsewhere.png", b"png", "image/png").replace(
         "127.0.0.1", "localhost"
     )
     attachment = _media_inbound(client, wa_channel, url)
     channel_tasks.fetch_attachment(attachment.pk)
-    (request,) = [r for r in fake_twilio.requests if r.path == "/elsewhere.png"]
-    assert request.auth is None
+    assert not [r for r in fake_twilio.requests if r.path == "/elsewhere.png"]
+    attachment.refresh_from_db()
+    assert attachment.status == "refused" and "Twilio" in attachment.error
+
+
+def test_media_redirect_into_our_own_network_is_refused(
+    client, fake_twilio, wa_channel, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    inside = fake_twilio.add_media("/internal.png", b"png", "image/png").replace(
+        "127.0.0.1", "localhost"
+    )
+    path = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/MM9/Media/ME9"
+    fake_twilio.add_media(path, b"", "image/png", redirect_to=inside)
+    attachment = _media_inbound(client, wa_channel, "https://api.twilio.com" + path)
+    channel_tasks.fetch_attachment(attachment.pk)
+    assert not [r for r in fake_twilio.requests if r.path == "/internal.png"]
+    attachment.refresh_from_db()
+    assert attachment.status == "refused" and "private network" in attachment.error
 
 
 def test_fetch_attachment_twice_is_harmless(client, fake_twilio, wa_channel, settings, tmp_path):

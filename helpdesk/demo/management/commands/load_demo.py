@@ -6,7 +6,8 @@ import logging
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 from helpdesk.demo.loader import demo_load
 
@@ -15,6 +16,11 @@ class Command(BaseCommand):
     help = "Load demo agents, teams, labels, canned responses, channels and conversations."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEMO_ENABLED:
+            raise CommandError(
+                "Demo data creates logins with published passwords (a superuser among them). "
+                "It loads when DEBUG is on, or with RELAY_DEMO=1 if you really mean it."
+            )
         # One "Enqueued" line per demo reply says nothing useful here.
         logging.getLogger("django-q").setLevel(logging.WARNING)
         started = time.monotonic()
