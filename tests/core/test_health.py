@@ -80,3 +80,4 @@ def test_healthz_hanging_channel_layer_is_503_quickly_without_details(
         "status": "error",
         "error": "TimeoutError",
     }
+
