@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import UTC, datetime, time
 from typing import Any
 
+from helpdesk.conversations.models import Conversation
 from helpdesk.sla.models import BusinessCalendar, OpeningPeriod, SLAPolicy, SLARule
 
 
@@ -33,3 +34,20 @@ def policy(name: str = "Standard", **kwargs: Any) -> SLAPolicy:
 
 def rule(target: SLAPolicy, position: int = 0, **conditions: Any) -> SLARule:
     return SLARule.objects.create(policy=target, position=position, **conditions)
+
+
+MONDAY_0800_UTC = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+def started(at: datetime = MONDAY_0800_UTC, **kwargs: Any) -> Conversation:
+    """A conversation whose SLA clocks started at `at` (as the inbound service starts them)."""
+    from helpdesk.sla import timers
+    from tests.support import factories
+
+    conversation = factories.ConversationFactory(**kwargs)
+    timers.sla_on_conversation_created(conversation=conversation, at=at)
+    return Conversation.objects.get(pk=conversation.pk)
+
+
+def fresh(conversation: Conversation) -> Conversation:
+    return Conversation.objects.get(pk=conversation.pk)

@@ -14,28 +14,17 @@ from django.urls import reverse
 
 from helpdesk.conversations.models import Conversation
 from helpdesk.conversations.services import InboundMessage, message_receive_inbound
-from helpdesk.sla import recompute, tasks, timers
+from helpdesk.sla import recompute, tasks
 from helpdesk.sla.models import BusinessCalendar, Holiday, OpeningPeriod, SLAPolicy
 from helpdesk.sla.policies import calendar_spec
 from helpdesk.sla.recompute import sla_deadlines_recompute
-from tests.sla.support import office_calendar, policy
-from tests.support import factories
+from tests.sla.support import fresh, office_calendar, policy, started
 
 pytestmark = pytest.mark.django_db
 
 OSLO = ZoneInfo("Europe/Oslo")
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # a Monday
 FRIDAY = datetime(2026, 11, 20, 16, 30, tzinfo=OSLO)
-
-
-def started(at: datetime = T0, **kwargs: Any) -> Conversation:
-    conversation = factories.ConversationFactory(**kwargs)
-    timers.sla_on_conversation_created(conversation=conversation, at=at)
-    return Conversation.objects.get(pk=conversation.pk)
-
-
-def fresh(conversation: Conversation) -> Conversation:
-    return Conversation.objects.get(pk=conversation.pk)
 
 
 def test_sla_deadlines_recompute_applies_a_shorter_target_once():

@@ -10,26 +10,15 @@ import pytest
 from django.urls import reverse
 
 from helpdesk.conversations.models import Conversation
-from helpdesk.sla import recompute, tasks, timers
+from helpdesk.sla import recompute, tasks
 from helpdesk.sla.models import SLAPolicy, SLARule
 from helpdesk.sla.recompute import sla_policies_reevaluate
-from tests.sla.support import policy, rule
-from tests.support import factories
+from tests.sla.support import fresh, policy, rule, started
 
 pytestmark = pytest.mark.django_db
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # a Monday
 LATER = T0 + timedelta(minutes=10)
-
-
-def started(at: datetime = T0, **kwargs: Any) -> Conversation:
-    conversation = factories.ConversationFactory(**kwargs)
-    timers.sla_on_conversation_created(conversation=conversation, at=at)
-    return Conversation.objects.get(pk=conversation.pk)
-
-
-def fresh(conversation: Conversation) -> Conversation:
-    return Conversation.objects.get(pk=conversation.pk)
 
 
 def test_sla_policies_reevaluate_moves_what_a_new_rule_matches_carrying_charged_time():
