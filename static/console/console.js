@@ -167,6 +167,22 @@ function initPane() {
 function initControls(head) {
   if (!head) return;
   enhanceForms(head);
+  // A label checkbox sends only its own change, never the whole set (which could undo a
+  // label another agent added a moment ago).
+  head.querySelectorAll("[data-label-toggle]").forEach((box) => {
+    box.addEventListener("change", async () => {
+      const body = new FormData();
+      body.append("csrfmiddlewaretoken", box.form.querySelector("[name=csrfmiddlewaretoken]").value);
+      body.append("toggle", box.value);
+      body.append("on", box.checked ? "1" : "0");
+      const response = await fetch(box.form.action, {
+        method: "POST", body, headers: FETCH, credentials: "same-origin",
+      });
+      if (!response.ok) alert((await response.json().catch(() => ({}))).error || response.status);
+      refreshControls();
+      refreshList();
+    });
+  });
   const status = head.querySelector("[data-status-select]");
   status?.addEventListener("change", () => {
     head.querySelector("[data-snooze-field]").hidden = status.value !== "snoozed";

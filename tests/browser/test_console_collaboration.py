@@ -23,6 +23,7 @@ def test_console_live_controls_notifications_sla_and_note_mode(
     maria = factories.AgentFactory(username="maria2")
     boss = factories.ManagerFactory(username="boss")
     policy()
+    factories.LabelFactory(name="vip", title="VIP")
     channel = factories.ChannelFactory(kind="web_widget", name="Shop widget")
     conversation = inbound(channel, "Can I change my address?", "col-1", name="Ana Silva")
     conversation = conversation.message.conversation
@@ -63,6 +64,13 @@ def test_console_live_controls_notifications_sla_and_note_mode(
         )
     )
     assert kinds == [("note", "internal")]
+
+    # A label checkbox sends its own change; the list shows the label live.
+    page.locator("#conv-head").get_by_label("VIP").check()
+    expect(page.locator(f'.conv-item[data-conversation-id="{conversation.pk}"]')).to_contain_text(
+        "VIP", timeout=3000
+    )
+    assert list(conversation.labels.values_list("name", flat=True)) == ["vip"]
 
     # Tablet, portrait: the conversation stays usable (nothing scrolls sideways).
     page.set_viewport_size({"width": 820, "height": 1180})

@@ -219,3 +219,17 @@ def test_language_picker_saves_the_agents_language(signed_in, agent):
 def test_counts_fragment(signed_in, conversation):
     response = signed_in.get(reverse("console:counts"), {"view": "all"}, **FETCH)
     assert response.status_code == 200 and b'class="count"' in response.content
+
+
+def test_label_toggle_changes_one_label_and_keeps_the_rest(signed_in, conversation, agent):
+    from helpdesk.conversations.services import conversation_add_label
+
+    vip, refund = factories.LabelFactory(name="vip"), factories.LabelFactory(name="refund")
+    url = reverse("console:labels", args=[conversation.pk])
+    assert signed_in.post(url, {"toggle": "vip", "on": "1"}, **FETCH).json()["ok"]
+    # Another agent adds a label; this page still shows only "vip" and switches it off.
+    conversation_add_label(conversation=conversation, label=refund, by=agent)
+    signed_in.post(url, {"toggle": "vip", "on": "0"}, **FETCH)
+    assert list(conversation.labels.all()) == [refund]
+    unknown = signed_in.post(url, {"toggle": "nope", "on": "1"}, **FETCH)
+    assert unknown.status_code == 400 and vip not in conversation.labels.all()

@@ -27,8 +27,10 @@ from helpdesk.console.views.conversation import load_conversation
 from helpdesk.conversations.models import Conversation, Label
 from helpdesk.conversations.services import (
     ReplyFile,
+    conversation_add_label,
     conversation_assign,
     conversation_change_status,
+    conversation_remove_label,
     conversation_set_labels,
     conversation_set_priority,
     conversation_set_team,
@@ -146,6 +148,17 @@ def priority(request: HttpRequest, conversation: Conversation, next_url: str) ->
 
 @conversation_action
 def labels(request: HttpRequest, conversation: Conversation, next_url: str) -> HttpResponse:
+    toggle = request.POST.get("toggle")
+    if toggle is not None:
+        # One label on or off (what the page sends): labels another agent set meanwhile stay.
+        label = Label.objects.filter(name=toggle).first()
+        if label is None:
+            raise DomainError(_("Unknown label."), code="unknown_label")
+        change = (
+            conversation_add_label if request.POST.get("on") == "1" else conversation_remove_label
+        )
+        change(conversation=conversation, label=label, by=request.user)
+        return action_done(request, next_url)
     all_labels = {label.name: label for label in Label.objects.all()}
     form = LabelsForm(request.POST, label_choices=[(n, n) for n in all_labels])
     if not form.is_valid():

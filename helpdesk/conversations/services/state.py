@@ -227,6 +227,20 @@ def conversation_add_label(
     return conversation_set_labels(conversation=conversation, labels=[*labels, label], by=by)
 
 
+@transaction.atomic
+def conversation_remove_label(
+    *, conversation: Conversation, label: Label, by: AbstractBaseUser | None
+) -> Conversation:
+    """Remove one label, keeping the others (read under the row lock)."""
+    conversation = _locked(conversation)
+    labels = list(conversation.labels.all())
+    if label not in labels:
+        return conversation
+    return conversation_set_labels(
+        conversation=conversation, labels=[x for x in labels if x != label], by=by
+    )
+
+
 def conversations_wake_snoozed(*, now: datetime | None = None) -> int:
     """Reopen snoozed conversations whose time has come. Safe to run twice or concurrently."""
     now = now or timezone.now()
