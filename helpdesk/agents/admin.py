@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy
 
 from helpdesk.agents.models import AgentProfile, Team
+from helpdesk.sla.admin_hooks import DeletionReevaluatesSLAMixin
 
 User = get_user_model()
 
@@ -105,7 +106,8 @@ class AgentProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(DeletionReevaluatesSLAMixin, admin.ModelAdmin):
+    sla_rule_field = "teams"
     list_display = ["name", "member_count", "member_names", "description", "created_at"]
     search_fields = ["name", "description", "members__username"]
     filter_horizontal = ["members"]

@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from helpdesk.conversations.models import Conversation, ConversationStatus
 from helpdesk.core.jobs import enqueue_on_commit
 from helpdesk.sla import clock, timers
-from helpdesk.sla.models import BusinessCalendar, SLAPolicy
+from helpdesk.sla.models import BusinessCalendar, SLAPolicy, SLARule
 from helpdesk.sla.policies import load_policies
 
 logger = logging.getLogger(__name__)
@@ -178,3 +178,11 @@ def _in_chunks(
         )
     logger.info("sla recompute of %s done updated=%s", what, updated)
     return RecomputeProgress(updated=updated, resume_after=None)
+
+
+def sla_rule_inputs_deleting(*, teams: Iterable[int] = (), labels: Iterable[int] = ()) -> None:
+    """Teams or labels are about to be deleted (their rules go with them): when any rule
+    used them, queue the re-evaluation once the deletion commits."""
+    rules = SLARule.objects.filter(Q(team_id__in=list(teams)) | Q(label_id__in=list(labels)))
+    if rules.exists():
+        sla_rules_changed()

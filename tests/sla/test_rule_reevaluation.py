@@ -14,6 +14,7 @@ from helpdesk.sla import recompute, tasks
 from helpdesk.sla.models import SLAPolicy, SLARule
 from helpdesk.sla.recompute import sla_policies_reevaluate
 from tests.sla.support import fresh, policy, rule, started
+from tests.support import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -224,3 +225,30 @@ def test_policy_admin_delete_moves_its_conversations_to_the_default(
     moved = fresh(conversation)
     assert moved.sla_policy_id == standard.pk
     assert moved.first_response_due_at is not None
+
+
+def test_deleting_a_team_or_label_its_rules_named_moves_conversations_back(
+    client, manager, django_capture_on_commit_callbacks
+):
+    standard = policy()
+    urgent = policy(name="Urgent", is_default=False, first_response_minutes=30)
+    team = factories.TeamFactory()
+    label = factories.LabelFactory()
+    by_team = started(team=team)
+    by_label = started()
+    by_label.labels.add(label)
+    rule(urgent, team=team)
+    rule(urgent, position=1, label=label)
+    sla_policies_reevaluate()
+    assert {fresh(by_team).sla_policy_id, fresh(by_label).sla_policy_id} == {urgent.pk}
+    client.force_login(manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("admin:agents_team_delete", args=[team.pk]), {"post": "yes"})
+    assert fresh(by_team).sla_policy_id == standard.pk
+    assert fresh(by_label).sla_policy_id == urgent.pk
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("admin:conversations_label_changelist"),
+            {"action": "delete_selected", "_selected_action": [label.pk], "post": "yes"},
+        )
+    assert fresh(by_label).sla_policy_id == standard.pk

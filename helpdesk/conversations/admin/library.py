@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from helpdesk.conversations.models import CannedResponse, Label
+from helpdesk.sla.admin_hooks import DeletionReevaluatesSLAMixin
 
 CANNED_VARIABLES = (
     "{{customer.name}}",
@@ -29,7 +30,8 @@ CANNED_VARIABLES = (
 
 
 @admin.register(Label)
-class LabelAdmin(admin.ModelAdmin):
+class LabelAdmin(DeletionReevaluatesSLAMixin, admin.ModelAdmin):
+    sla_rule_field = "labels"
     list_display = ["name", "title", "swatch", "description", "conversation_count"]
     search_fields = ["name", "title", "description"]
 
