@@ -57,9 +57,7 @@ def customer_get_or_create_by_identity(
         if customer is not None:
             if not ContactIdentity.objects.filter(kind=kind, address=address).exists():
                 identity_attach(customer=customer, kind=kind, address=address, verified=verified)
-            if name and not customer.name:
-                customer.name = name[:200]
-                customer.save(update_fields=["name", "updated_at"])
+            _fill_name(customer, name)
             return _follow_merge(customer), False
         try:
             with transaction.atomic():
@@ -71,6 +69,13 @@ def customer_get_or_create_by_identity(
         except IntegrityError:
             continue  # another request created it first: read theirs
     raise DomainError("Could not resolve the customer identity.", code="identity_race")
+
+
+def _fill_name(customer: Customer, name: str) -> None:
+    """A name learnt from a channel fills an empty one; it never overwrites what is there."""
+    if name and not customer.name:
+        customer.name = name[:200]
+        customer.save(update_fields=["name", "updated_at"])
 
 
 class _LostRace(Exception):
@@ -88,9 +93,7 @@ def _get_or_create_verified(
         )
         if identity is not None:
             customer = identity.customer
-            if name and not customer.name:
-                customer.name = name[:200]
-                customer.save(update_fields=["name", "updated_at"])
+            _fill_name(customer, name)
             return _follow_merge(customer), False
         try:
             with transaction.atomic():

@@ -67,13 +67,19 @@ def notification_create(
 
 
 def notification_mark_read(
-    *, user: AbstractBaseUser, notification_ids: Iterable[int] | None = None
+    *,
+    user: AbstractBaseUser,
+    notification_ids: Iterable[int] | None = None,
+    conversation: Conversation | None = None,
 ) -> int:
-    """Mark the user's notifications read (all when `notification_ids` is None). Returns how
-    many changed; announces `notification.read` so the user's other tabs update."""
+    """Mark the user's unread notifications read: those named, those of one conversation, or
+    all. One UPDATE; returns how many changed and announces `notification.read` (the user's
+    other tabs update) when any did."""
     rows = Notification.objects.filter(recipient=user, read_at__isnull=True)
     if notification_ids is not None:
         rows = rows.filter(pk__in=list(notification_ids))
+    if conversation is not None:
+        rows = rows.filter(conversation=conversation)
     with transaction.atomic():
         changed = rows.update(read_at=timezone.now())
         if changed:
@@ -85,10 +91,7 @@ def notification_mark_read_for_conversation(
     *, user: AbstractBaseUser, conversation: Conversation
 ) -> int:
     """Opening a conversation settles its notifications."""
-    ids = Notification.objects.filter(
-        recipient=user, conversation=conversation, read_at__isnull=True
-    ).values_list("pk", flat=True)
-    return notification_mark_read(user=user, notification_ids=list(ids)) if ids else 0
+    return notification_mark_read(user=user, conversation=conversation)
 
 
 def responsible_agent_ids(conversation: Conversation) -> list[int]:
