@@ -113,6 +113,11 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
+# `manage.py <command>` (worker, ingest loop, migrations) versus the ASGI server (`web`).
+MANAGEMENT_COMMAND = (
+    sys.argv[1] if len(sys.argv) > 1 and Path(sys.argv[0]).name == "manage.py" else ""
+)
+DB_POOL_MAX = int(os.environ.get("DB_POOL_MAX", "10"))
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
@@ -128,15 +133,23 @@ SQLITE_OPTIONS = {
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["OPTIONS"] = SQLITE_OPTIONS
-elif _db["ENGINE"] == "django.db.backends.postgresql":
+elif _db["ENGINE"] == "django.db.backends.postgresql" and not MANAGEMENT_COMMAND:
+    # The ASGI web process runs each request in its own thread: a pool bounds and reuses their
+    # connections. A short timeout turns a busy pool into a quick 503, never a 10 s wait.
     _db["OPTIONS"] = {
         "pool": {
             "min_size": int(os.environ.get("DB_POOL_MIN", "1")),
-            "max_size": int(os.environ.get("DB_POOL_MAX", "10")),
-            "timeout": 10,
+            "max_size": DB_POOL_MAX,
+            "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "3")),
         }
     }
     _db["CONN_HEALTH_CHECKS"] = False
+elif _db["ENGINE"] == "django.db.backends.postgresql":
+    # Management commands (the django-q cluster, the ingest loop, migrate) are single-threaded
+    # per process, and the cluster forks: a pool opened in its parent would hand the same
+    # socket to every child. Each process keeps one plain connection of its own instead.
+    _db["CONN_MAX_AGE"] = 300
+    _db["CONN_HEALTH_CHECKS"] = True
 DATABASE_IS_POSTGRES = _db["ENGINE"] == "django.db.backends.postgresql"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -67,3 +67,25 @@ def test_sqlite_runs_in_wal_mode_with_busy_timeout(tmp_path, settings, django_db
         assert options["transaction_mode"] == "IMMEDIATE"
     finally:
         wrapper.close()
+
+
+def _database_options(*argv: str) -> str:
+    env = {**os.environ, "DEBUG": "1", "DATABASE_URL": "postgres://u@127.0.0.1:5432/x"}
+    code = (
+        f"import sys; sys.argv = {list(argv)!r}; import os;"
+        "os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings';"
+        "from django.conf import settings; d = settings.DATABASES['default'];"
+        "print(sorted(d.get('OPTIONS', {})), d['CONN_MAX_AGE'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_settings_pool_only_in_the_web_server_never_in_forking_commands():
+    """The django-q cluster forks after its parent touched the database: a pool there handed one
+    socket to several processes and stalled every job on PostgreSQL."""
+    assert _database_options("manage.py", "qcluster") == "[] 300"
+    assert _database_options("/usr/bin/uvicorn", "config.asgi:application") == "['pool'] 0"
