@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 _VARIABLE = re.compile(r"^[A-Za-z0-9_]{1,40}$")
@@ -160,3 +161,64 @@ class SenderPace(models.Model):
 
     def __str__(self) -> str:
         return self.sender
+
+
+class RawInboundState(models.TextChoices):
+    PENDING = "pending", _("Waiting to be processed")
+    DONE = "done", _("Processed")
+    PARKED = "parked", _("Parked after repeated failures")
+
+
+class RawInbound(models.Model):
+    """One provider webhook as it arrived, stored before we answer it (durable accept).
+
+    The web process verifies the signature and inserts this row (once per channel, kind and
+    provider id); the ingest process turns pending rows into customers, conversations and
+    messages in batches. Rows with one `order_key` (one sender) are processed in id order. A
+    row that keeps failing is parked with its error, for a manager to read and replay.
+    """
+
+    channel = models.ForeignKey(
+        "inboxes.Channel", verbose_name=_("channel"), on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=40)
+    external_id = models.CharField(_("provider id"), max_length=200)
+    order_key = models.CharField(_("order key"), max_length=200)
+    payload = models.JSONField(_("payload"))
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    state = models.CharField(
+        _("state"),
+        max_length=10,
+        choices=RawInboundState.choices,
+        default=RawInboundState.PENDING,
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    available_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    last_error = models.TextField(_("last error"), blank=True)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("inbound webhook")
+        verbose_name_plural = _("inbound webhooks")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "kind", "external_id"], name="raw_inbound_once"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["id"], name="raw_inbound_pending", condition=Q(state="pending")
+            ),
+            models.Index(
+                fields=["order_key", "id"],
+                name="raw_inbound_pending_key",
+                condition=Q(state="pending"),
+            ),
+            models.Index(
+                fields=["processed_at"], name="raw_inbound_done", condition=Q(state="done")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.external_id}"

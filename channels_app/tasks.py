@@ -4,8 +4,12 @@ adapter or service. Running a job twice is harmless."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
+
+from django.utils import timezone
 
 from channels_app.base import adapter_for
+from channels_app.models import RawInbound, RawInboundState
 from helpdesk.conversations.models import DeliveryStatus, Message
 
 logger = logging.getLogger(__name__)
@@ -36,3 +40,23 @@ def sweep_attachments() -> int:
     from channels_app import media
 
     return media.attachments_fail_stale()
+
+
+# Processed webhooks are kept a week for tracing; parked ones a month for a manager to replay.
+RAW_DONE_RETENTION_DAYS = 7
+RAW_PARKED_RETENTION_DAYS = 30
+
+
+def prune_raw_inbound() -> int:
+    """Scheduled hourly: delete stored webhooks past their retention (they hold personal
+    data). Deletes in chunks so a large backlog never holds a long transaction."""
+    now = timezone.now()
+    deleted = 0
+    for state, days, field in (
+        (RawInboundState.DONE, RAW_DONE_RETENTION_DAYS, "processed_at__lt"),
+        (RawInboundState.PARKED, RAW_PARKED_RETENTION_DAYS, "received_at__lt"),
+    ):
+        old = RawInbound.objects.filter(state=state, **{field: now - timedelta(days=days)})
+        while ids := list(old.values_list("pk", flat=True)[:5000]):
+            deleted += RawInbound.objects.filter(pk__in=ids).delete()[0]
+    return deleted

@@ -192,6 +192,13 @@ Q_CLUSTER = {
     "label": "Background jobs",
     "sync": TESTING and not env_bool("RELAY_ASYNC_JOBS"),
 }
+# Stored webhooks are processed by the `ingest` process; tests process them inline, like jobs.
+INGEST_INLINE = TESTING and not env_bool("RELAY_ASYNC_JOBS")
+# The web process's own small async pool for accepting webhooks (PostgreSQL): a request that
+# gets no connection within the timeout, or finds this many already waiting, is answered 503.
+INGEST_POOL_MAX = int(os.environ.get("INGEST_POOL_MAX", "4"))
+INGEST_POOL_TIMEOUT = float(os.environ.get("INGEST_POOL_TIMEOUT", "1.0"))
+INGEST_POOL_MAX_WAITING = int(os.environ.get("INGEST_POOL_MAX_WAITING", "256"))
 
 # --- Auth and sessions ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -11,7 +11,7 @@ python manage.py migrate --noinput
 python manage.py load_demo
 cat <<TXT
 
-  Relay is starting (web + worker).
+  Relay is starting (web, worker, ingest).
     Console:    http://localhost:$PORT/
     Admin:      http://localhost:$PORT/admin/
     Demo shop:  http://localhost:$PORT/demo/shop/
@@ -19,4 +19,4 @@ cat <<TXT
   Logins are listed above by load_demo. Stop with Ctrl-C.
 
 TXT
-exec honcho start -f Procfile web worker
+exec honcho start -f Procfile web worker ingest

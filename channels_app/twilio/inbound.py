@@ -1,10 +1,15 @@
-"""Receiving a Twilio message: store it, then apply opt-out keywords."""
+"""Receiving a Twilio message or status callback from its stored webhook (see
+`channels_app.twilio.accept`): make the message, then apply opt-out keywords."""
 
 from __future__ import annotations
 
 from django.db import transaction
 
+from channels_app.ingest.handlers import Unprocessable
+from channels_app.models import RawInbound
 from channels_app.twilio.optout import customer_opt_in, customer_opt_out, keyword_of
+from channels_app.twilio.parsing import MalformedPayload, parse_inbound, parse_status
+from channels_app.twilio.status import status_event_record
 from helpdesk.conversations.services import InboundMessage, InboundResult, message_receive_inbound
 from helpdesk.inboxes.models import Channel
 
@@ -26,3 +31,22 @@ def inbound_receive(*, channel: Channel, inbound: InboundMessage) -> InboundResu
     elif keyword == "in":
         customer_opt_in(customer_id=customer_id, channel=channel)
     return result
+
+
+def process_message_row(row: RawInbound, channel: Channel) -> None:
+    """Ingest handler: a stored inbound SMS/WhatsApp webhook -> customer message."""
+    try:
+        parsed = parse_inbound(channel, row.payload["params"])
+    except (MalformedPayload, KeyError, TypeError) as exc:
+        raise Unprocessable(str(exc)) from exc
+    inbound_receive(channel=channel, inbound=parsed)
+
+
+def process_status_row(row: RawInbound, channel: Channel) -> None:
+    """Ingest handler: a stored status callback -> forward-only delivery status."""
+    try:
+        params, ref = row.payload["params"], row.payload.get("m", "")
+        callback = parse_status(channel, params, message_ref=ref)
+    except (MalformedPayload, KeyError, TypeError) as exc:
+        raise Unprocessable(str(exc)) from exc
+    status_event_record(channel=channel, callback=callback)

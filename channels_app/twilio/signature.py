@@ -6,8 +6,9 @@ Behind a proxy the request's own host and scheme are not what Twilio signed, so 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.conf import settings
-from django.http import HttpRequest
 from twilio.request_validator import (
     SIGNATURE_HEADER,
     SIGNATURE_SETTINGS_HEADER,
@@ -19,16 +20,15 @@ from channels_app.twilio import config
 from helpdesk.inboxes.models import Channel
 
 
-def public_url(request: HttpRequest) -> str:
-    return f"{settings.PUBLIC_BASE_URL}{request.get_full_path()}"
-
-
-def is_signed(channel: Channel, request: HttpRequest) -> bool:
-    signature = request.headers.get(SIGNATURE_HEADER, "")
+def is_valid(
+    channel: Channel, *, full_path: str, params: Mapping[str, str], headers: Mapping[str, str]
+) -> bool:
+    """True when `headers` (names in lower case) carry a valid signature of this request."""
+    signature = headers.get(SIGNATURE_HEADER.lower(), "")
     token = config.auth_token(channel)
     if not signature or not token:
         return False
-    algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER, ""))
+    algorithm = get_signature_algorithm(headers.get(SIGNATURE_SETTINGS_HEADER.lower(), ""))
     return RequestValidator(token).validate(
-        public_url(request), request.POST, signature, algorithm=algorithm
+        f"{settings.PUBLIC_BASE_URL}{full_path}", params, signature, algorithm=algorithm
     )

@@ -1,65 +1,62 @@
-"""Twilio webhooks: signature first, then parse, then one service call. Each channel has its
-own URLs (by `public_id`), so a Messaging Service pool never needs a lookup by `To`."""
+"""Twilio webhooks through Django's request cycle. In production the raw ASGI route
+(`channels_app.ingest.asgi`) answers these URLs before Django sees them; this view serves the
+same handler to the test client and to any deployment that runs Django without it. Each
+channel has its own URLs (by `public_id`), so a Messaging Service pool never needs a lookup."""
 
 from __future__ import annotations
 
-import logging
 from uuid import UUID
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
-from django.shortcuts import get_object_or_404
+from asgiref.sync import async_to_sync
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from channels_app.twilio import config, signature
-from channels_app.twilio.inbound import inbound_receive
-from channels_app.twilio.parsing import MalformedPayload, parse_inbound, parse_status
-from channels_app.twilio.status import status_event_record
-from helpdesk.core.errors import DomainError
-from helpdesk.inboxes.models import Channel
-
-logger = logging.getLogger(__name__)
-
-EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+from channels_app.ingest.http import AcceptRequest, AcceptResponse
+from channels_app.ingest.processor import process_inline_if_configured
+from channels_app.ingest.store import Overloaded
+from channels_app.twilio.accept import accept
 
 
-def _channel(public_id: UUID) -> Channel:
-    return get_object_or_404(
-        Channel, public_id=public_id, kind__in=config.TWILIO_KINDS, is_active=True
+def _as_accept_request(request: HttpRequest) -> AcceptRequest:
+    return AcceptRequest(
+        method=request.method or "POST",
+        path=request.path,
+        query_string=request.META.get("QUERY_STRING", ""),
+        headers={name.lower(): value for name, value in request.headers.items()},
+        body=b"",
+        parsed_form=request.POST,
     )
 
 
-def _bad(reason: str) -> HttpResponse:
-    return HttpResponseBadRequest(reason, content_type="text/plain; charset=utf-8")
+def _respond(response: AcceptResponse) -> HttpResponse:
+    django_response = HttpResponse(
+        response.body, status=response.status, content_type=response.content_type
+    )
+    for name, value in response.headers.items():
+        django_response[name] = value
+    return django_response
+
+
+def _accept(request: HttpRequest, public_id: UUID, kind: str) -> HttpResponse:
+    try:
+        response = async_to_sync(accept)(
+            _as_accept_request(request), public_id=str(public_id), kind=kind
+        )
+    except Overloaded:
+        return HttpResponse("Busy, please retry shortly.", status=503, headers={"Retry-After": "1"})
+    if response.status < 300:
+        process_inline_if_configured()
+    return _respond(response)
 
 
 @csrf_exempt
 @require_POST
 def inbound(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    channel = _channel(public_id)
-    if not signature.is_signed(channel, request):
-        logger.warning("twilio inbound: bad signature for channel %s", channel.pk)
-        return HttpResponseForbidden("Invalid Twilio signature.", content_type="text/plain")
-    try:
-        parsed = parse_inbound(channel, request.POST)
-        inbound_receive(channel=channel, inbound=parsed)
-    except MalformedPayload as exc:
-        return _bad(exc.reason)
-    except DomainError as exc:
-        return _bad(exc.message)
-    return HttpResponse(EMPTY_TWIML, content_type="text/xml")
+    return _accept(request, public_id, "inbound")
 
 
 @csrf_exempt
 @require_POST
 def status(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    channel = _channel(public_id)
-    if not signature.is_signed(channel, request):
-        logger.warning("twilio status: bad signature for channel %s", channel.pk)
-        return HttpResponseForbidden("Invalid Twilio signature.", content_type="text/plain")
-    try:
-        callback = parse_status(channel, request.POST, message_ref=request.GET.get("m", ""))
-    except MalformedPayload as exc:
-        return _bad(exc.reason)
-    status_event_record(channel=channel, callback=callback)
-    return HttpResponse(status=204)
+    return _accept(request, public_id, "status")

@@ -115,6 +115,18 @@ def make_status_event(i: int) -> None:
     )
 
 
+def make_raw_inbound(i: int) -> None:
+    from channels_app.models import RawInbound
+
+    RawInbound.objects.create(
+        channel=factories.ChannelFactory(kind="sms"),
+        kind="twilio.message",
+        external_id=f"SM{i:032d}",
+        order_key=f"k{i}",
+        payload={"params": {}},
+    )
+
+
 def make_notification(i: int) -> None:
     from helpdesk.notifications.services import notification_create
 
@@ -171,6 +183,7 @@ CASES: list[tuple[str, Callable[[int], None]]] = [
     ("admin:channels_app_whatsapptemplate_changelist", make_template),
     ("admin:channels_app_outboundattempt_changelist", make_attempt),
     ("admin:channels_app_twiliostatusevent_changelist", make_status_event),
+    ("admin:channels_app_rawinbound_changelist", make_raw_inbound),
     ("admin:notifications_notification_changelist", make_notification),
     ("admin:sla_businesscalendar_changelist", make_calendar),
     ("admin:sla_slapolicy_changelist", make_policy),

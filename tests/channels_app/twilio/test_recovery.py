@@ -11,7 +11,8 @@ from django.test import Client
 from django.utils import timezone
 
 from channels_app import tasks as channel_tasks
-from channels_app.models import OutboundAttempt, TwilioStatusEvent
+from channels_app.ingest.processor import ingest_drain
+from channels_app.models import OutboundAttempt, RawInbound, TwilioStatusEvent
 from channels_app.twilio import config, delivery
 from channels_app.twilio.addressing import message_params
 from channels_app.twilio.client import client_for
@@ -152,16 +153,25 @@ def test_real_failure_stays_final_when_callback_names_the_message(client, fake_t
     assert message.external_id is None
 
 
-def test_status_callback_that_fails_half_way_is_not_lost(fake_twilio, wa_channel):
+def test_status_callback_that_fails_half_way_is_kept_and_retried(fake_twilio, wa_channel):
+    """The callback is stored before it is answered: processing that fails half way rolls back
+    and is retried by the ingest process (Twilio never needs to send it again)."""
     message = agent_reply(twilio_conversation(wa_channel))
     channel_tasks.deliver_message(message.pk)
     (create,) = fake_twilio.creates()
     twilio = Client(raise_request_exception=False)
     with connection.execute_wrapper(crash_on('UPDATE "conversations_message"')):
-        assert twilio_calls_back(twilio, create, "delivered").status_code == 500
-    assert twilio_calls_back(twilio, create, "delivered").status_code == 204  # Twilio retries
+        assert twilio_calls_back(twilio, create, "delivered").status_code == 204
+    row = RawInbound.objects.get(kind="twilio.status")
+    assert (row.state, row.attempts) == ("pending", 1)
+    assert "simulated crash" in row.last_error
+    assert Message.objects.get(pk=message.pk).delivery_status != "delivered"
+    RawInbound.objects.filter(pk=row.pk).update(available_at=timezone.now())  # backoff over
+    ingest_drain()
     assert Message.objects.get(pk=message.pk).delivery_status == "delivered"
     assert TwilioStatusEvent.objects.filter(message_sid=create.sid).count() == 1
+    assert twilio_calls_back(twilio, create, "delivered").status_code == 204  # a repeat: no-op
+    assert RawInbound.objects.filter(kind="twilio.status").count() == 1
 
 
 def test_early_opt_out_callback_is_replayed_with_its_opt_out(client, fake_twilio, sms_channel):
