@@ -274,6 +274,12 @@ def test_setup_html_shows_escaped_snippet(shop_channel, settings):
     assert SHOP_ORIGIN in html
 
 
+def test_setup_html_shows_the_length_prefixed_identity_recipe(shop_channel):
+    html = str(setup_html(shop_channel))
+    assert "relay-identity-v2" in html and "utf8_byte_length" in html
+    assert "&lt;customer_id&gt;|&lt;email&gt;" not in html  # the ambiguous form is not taught
+
+
 def test_demo_shop_embeds_the_widget(shop_channel, client):
     response = client.get("/demo/shop/?lang=ar")
     assert response.status_code == 200
