@@ -150,12 +150,23 @@ def _hmac_hex(channel: Channel, message: bytes) -> str:
     return hmac.new(channel.signing_secret.encode(), message, hashlib.sha256).hexdigest()
 
 
+@dataclass(frozen=True)
+class VerifiedShopIdentity:
+    """A shop identity whose signature `check_shop_identity` accepted: the only thing that may
+    link a widget session to a customer or take over an address."""
+
+    customer_id: str
+    email: str
+    name: str
+
+
 def check_shop_identity(
     *, channel: Channel, identity: ShopIdentity, now: float | None = None
-) -> None:
-    """Raise PermissionDenied unless the shop's signature is valid, fresh and for `channel`.
-    Accepts the length-prefixed form, and the legacy form only when no field contains `|`;
-    refuses control characters in either. Comparisons run in constant time."""
+) -> VerifiedShopIdentity:
+    """Raise PermissionDenied unless the shop's signature is valid, fresh and for `channel`;
+    return the identity as verified. Accepts the length-prefixed form, and the legacy form only
+    when no field contains `|`; refuses control characters in either. Comparisons run in
+    constant time."""
     now = time.time() if now is None else now
     if not (identity.customer_id or identity.email):
         raise PermissionDenied(_("A signed identity needs a customer id or an email."))
@@ -165,6 +176,9 @@ def check_shop_identity(
         raise PermissionDenied(_("The identity signature is from the future."), code="bad_time")
     if now - identity.timestamp > SIGNATURE_MAX_AGE:
         raise PermissionDenied(_("The identity signature has expired."), code="signature_expired")
+    return VerifiedShopIdentity(
+        customer_id=identity.customer_id, email=identity.email, name=identity.name
+    )
 
 
 def _signature_matches(channel: Channel, identity: ShopIdentity) -> bool:

@@ -9,8 +9,10 @@ import time
 
 import pytest
 
-from channels_app.widget.identity import visitor_token_check
+from channels_app.widget.identity import ShopIdentity, identity_sign, visitor_token_check
+from channels_app.widget.services import widget_session_start
 from helpdesk.conversations.models import Conversation, Message
+from helpdesk.core.errors import DomainError
 from helpdesk.customers.models import ContactIdentity
 from tests.channels_app.widget.support import WidgetClient, aged_token, signed_identity
 from tests.support import factories
@@ -119,6 +121,19 @@ def test_session_accepts_a_legacy_signed_identity_without_bars(shop_channel):
         ("shop_customer", "shop-9", True),
         ("email", VICTIM, True),
     }
+
+
+def test_session_start_refuses_a_signed_email_that_is_not_an_address(shop_channel):
+    # The API's serializer refuses it first; the service does not rely on that.
+    now = int(time.time())
+    values = {"customer_id": "shop-5", "email": "not an address", "timestamp": now}
+    signature = identity_sign(channel=shop_channel, **values)
+    with pytest.raises(DomainError) as error:
+        widget_session_start(
+            channel=shop_channel, identity=ShopIdentity(name="", signature=signature, **values)
+        )
+    assert error.value.code == "bad_email"
+    assert not ContactIdentity.objects.exists()
 
 
 def test_session_verified_token_without_identity_starts_a_fresh_visitor(shop_channel):
