@@ -222,6 +222,15 @@ def test_upload_is_stored_under_a_server_name_with_the_detected_extension(visito
     assert "sandbox" in served["Content-Security-Policy"]
 
 
+def test_upload_downloads_under_the_detected_extension(visitor):
+    visitor.upload(b"GIF89a<script>alert(1)</script>", "x.html", "text/html")
+    conversation_id = visitor.get("conversations").json()["conversations"][0]["id"]
+    messages = visitor.get(f"conversations/{conversation_id}/messages").json()["messages"]
+    served = visitor.client.get(messages[0]["attachments"][0]["url"])
+    assert served["Content-Type"] == "image/gif"
+    assert served["Content-Disposition"] == 'inline; filename="x.gif"'
+
+
 def test_upload_name_with_a_path_is_display_text_only(visitor):
     assert visitor.upload(PNG, "../../static/evil.png", "image/png").status_code == 201
     attachment = Attachment.objects.get()
