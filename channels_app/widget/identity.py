@@ -1,10 +1,15 @@
 """Who is talking to the widget.
 
 An anonymous visitor gets a signed, persistent visitor token (kept in the browser). A shop may
-vouch for a logged-in customer with an HMAC-SHA256 signature over "customer_id|email|timestamp"
-made with the channel's signing secret; only a valid signature links the widget to an existing
-customer's history. Tokens are signed per channel (key and salt both include it), so a token of
-one channel is worthless on another.
+vouch for a logged-in customer with an HMAC-SHA256 signature, made with the channel's signing
+secret, over the customer id, email and timestamp in a length-prefixed form (`identity_message`);
+only a valid signature links the widget to an existing customer's history. Tokens are signed per
+channel (key and salt both include it), so a token of one channel is worthless on another.
+
+The first signed form, "customer_id|email|timestamp", cannot say where a field ends: `|` is legal
+in an email address, so a signature over ("2002", "foo|victim@example.com") also fits
+("2002|foo", "victim@example.com"). Shops that still sign it keep working only while neither
+field contains `|`, where there is just one way to read the bytes.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ SIGNATURE_MAX_AGE = 60 * 60 * 24  # a shop signs the identity when it renders th
 SIGNATURE_MAX_SKEW = 5 * 60  # clocks differ a little
 _TOKEN_SALT = "relay.widget.visitor"  # noqa: S105 (a namespace, not a secret)
 _HEX = re.compile(r"^[0-9a-fA-F]{64}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # never part of a customer id or an address
+IDENTITY_FORM = b"relay-identity-v2"
 
 
 @dataclass(frozen=True)
@@ -116,38 +123,81 @@ class ShopIdentity:
 
 
 def identity_message(customer_id: str, email: str, timestamp: int) -> bytes:
-    """The exact bytes a shop signs (documented in the admin setup panel)."""
+    """The exact bytes a shop signs (documented in the admin setup panel and the README):
+    "relay-identity-v2\n<n>:<customer_id>\n<m>:<email>\n<timestamp>", where n and m are the
+    fields' lengths in UTF-8 bytes. The lengths say where each field ends, whatever it holds."""
+    return b"\n".join(
+        (IDENTITY_FORM, _length_prefixed(customer_id), _length_prefixed(email), b"%d" % timestamp)
+    )
+
+
+def _length_prefixed(value: str) -> bytes:
+    data = value.encode()
+    return b"%d:%s" % (len(data), data)
+
+
+def legacy_identity_message(customer_id: str, email: str, timestamp: int) -> bytes:
+    """The first signed form. Unambiguous only when neither field contains `|`."""
     return f"{customer_id}|{email}|{timestamp}".encode()
 
 
 def identity_sign(*, channel: Channel, customer_id: str, email: str, timestamp: int) -> str:
-    """What the shop's backend computes (tests and the demo page use it too)."""
-    message = identity_message(customer_id, email, timestamp)
+    """What the shop's backend computes (tests use it too)."""
+    return _hmac_hex(channel, identity_message(customer_id, email, timestamp))
+
+
+def _hmac_hex(channel: Channel, message: bytes) -> str:
     return hmac.new(channel.signing_secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class VerifiedShopIdentity:
+    """A shop identity whose signature `check_shop_identity` accepted: the only thing that may
+    link a widget session to a customer or take over an address."""
+
+    customer_id: str
+    email: str
+    name: str
 
 
 def check_shop_identity(
     *, channel: Channel, identity: ShopIdentity, now: float | None = None
-) -> None:
-    """Raise PermissionDenied unless the shop's signature is valid, fresh and for `channel`.
-    The comparison runs in constant time."""
+) -> VerifiedShopIdentity:
+    """Raise PermissionDenied unless the shop's signature is valid, fresh and for `channel`;
+    return the identity as verified. Accepts the length-prefixed form, and the legacy form only
+    when no field contains `|`; refuses control characters in either. Comparisons run in
+    constant time."""
     now = time.time() if now is None else now
     if not (identity.customer_id or identity.email):
         raise PermissionDenied(_("A signed identity needs a customer id or an email."))
-    if not _HEX.match(identity.signature or ""):
+    if not _HEX.match(identity.signature or "") or not _signature_matches(channel, identity):
         raise PermissionDenied(_("The identity signature is not valid."), code="bad_signature")
+    if identity.timestamp > now + SIGNATURE_MAX_SKEW:
+        raise PermissionDenied(_("The identity signature is from the future."), code="bad_time")
+    if now - identity.timestamp > SIGNATURE_MAX_AGE:
+        raise PermissionDenied(_("The identity signature has expired."), code="signature_expired")
+    return VerifiedShopIdentity(
+        customer_id=identity.customer_id, email=identity.email, name=identity.name
+    )
+
+
+def _signature_matches(channel: Channel, identity: ShopIdentity) -> bool:
+    fields = (identity.customer_id, identity.email)
+    if any(_CONTROL.search(field) for field in fields):
+        return False
+    signature = identity.signature.lower()
     expected = identity_sign(
         channel=channel,
         customer_id=identity.customer_id,
         email=identity.email,
         timestamp=identity.timestamp,
     )
-    if not hmac.compare_digest(expected, identity.signature.lower()):
-        raise PermissionDenied(_("The identity signature is not valid."), code="bad_signature")
-    if identity.timestamp > now + SIGNATURE_MAX_SKEW:
-        raise PermissionDenied(_("The identity signature is from the future."), code="bad_time")
-    if now - identity.timestamp > SIGNATURE_MAX_AGE:
-        raise PermissionDenied(_("The identity signature has expired."), code="signature_expired")
+    if hmac.compare_digest(expected, signature):
+        return True
+    if any("|" in field for field in fields):
+        return False  # the legacy bytes would fit more than one (customer id, email) pair
+    legacy = legacy_identity_message(identity.customer_id, identity.email, identity.timestamp)
+    return hmac.compare_digest(_hmac_hex(channel, legacy), signature)
 
 
 def session_customer(session: VisitorSession) -> Customer | None:

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from channels_app.widget.identity import (
     ShopIdentity,
+    VerifiedShopIdentity,
     VisitorSession,
     check_shop_identity,
     new_visitor,
@@ -65,8 +66,9 @@ def widget_session_start(
     a week) or broken one is dropped and the session starts over for the vouched-for customer,
     so the token is re-issued instead of the shopper falling back to an anonymous session.
     """
+    verified = None
     if identity is not None:
-        check_shop_identity(channel=channel, identity=identity)
+        verified = check_shop_identity(channel=channel, identity=identity)
     try:
         session = (
             visitor_token_check(channel=channel, token=token) if token else new_visitor(channel)
@@ -75,11 +77,11 @@ def widget_session_start(
         if identity is None:
             raise
         session = new_visitor(channel)
-    if identity is None:
+    if verified is None:
         if session.verified:
             session = new_visitor(channel)
         return session, session_customer(session)
-    customer = _verified_customer(identity)
+    customer = _verified_customer(verified)
     session = VisitorSession(
         channel_public_id=session.channel_public_id,
         visitor_id=session.visitor_id,
@@ -90,11 +92,19 @@ def widget_session_start(
 
 
 @transaction.atomic
-def _verified_customer(identity: ShopIdentity) -> Customer:
+def _verified_customer(identity: VerifiedShopIdentity) -> Customer:
     """The customer a signed identity names. It resolves only through verified identities: an
     address someone merely typed into a widget is taken over by the verified customer, and the
-    typist keeps their own conversations (they never see the verified customer's)."""
+    typist keeps their own conversations (they never see the verified customer's).
+
+    Only a `VerifiedShopIdentity` gets here: an address is taken over because the shop's
+    signature covers it as the email field, never because a request merely names it."""
     email = identity.email.strip()
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError as exc:
+            raise DomainError(_("Enter a valid email address."), code="bad_email") from exc
     if identity.customer_id:
         customer, _created = customer_get_or_create_by_identity(
             kind=IdentityKind.SHOP_CUSTOMER,

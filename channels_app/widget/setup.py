@@ -10,6 +10,18 @@ from django.utils.translation import gettext as _
 from channels_app.widget.origins import allowed_origins
 from helpdesk.inboxes.models import Channel
 
+# Language-neutral pseudo-code (the README has a worked example). The older
+# "<customer_id>|<email>|<unix_time>" form is still accepted while neither field contains "|",
+# but new shops are shown only this one.
+IDENTITY_RECIPE = (
+    'field(s) = utf8_byte_length(s) + ":" + s\n'
+    'message = "relay-identity-v2" + "\\n" + field(customer_id) + "\\n" + field(email)'
+    ' + "\\n" + unix_time\n'
+    "signature = hex(HMAC_SHA256(signing_secret, message))\n"
+    "window.RelayWidget = {identity: {customer_id, email, name, timestamp: unix_time, "
+    "signature}}"
+)
+
 
 def embed_snippet(channel: Channel) -> str:
     """The exact tag a shop pastes into its pages (plain text)."""
@@ -42,9 +54,5 @@ def setup_html(channel: Channel) -> SafeString:
             "To show a logged-in customer their history on any device, sign their identity on "
             "the shop's server with this channel's signing secret and pass it to the widget:"
         ),
-        recipe=(
-            'signature = HMAC_SHA256(signing_secret, "<customer_id>|<email>|<unix_time>")\n'
-            "window.RelayWidget = {identity: {customer_id, email, name, timestamp: unix_time, "
-            "signature}}"
-        ),
+        recipe=IDENTITY_RECIPE,
     )

@@ -47,6 +47,29 @@ def test_attachment_download_never_serves_a_page(client, agent):
     assert response["Content-Disposition"].startswith("attachment")
 
 
+def test_attachment_download_names_the_file_after_the_served_type(client, agent):
+    # A GIF/HTML polyglot sent as "x.html" is served as image/gif: saved, it must not be x.html.
+    polyglot = b"GIF89a<script>alert(1)</script>"
+    attachment = stored(name="x.html", content_type="image/gif", body=polyglot)
+    client.force_login(agent)
+    response = client.get(reverse("console:attachment", args=[attachment.pk]))
+    assert response["Content-Type"] == "image/gif"
+    assert response["Content-Disposition"] == 'inline; filename="x.gif"'
+
+
+def test_attachment_download_of_a_refused_type_is_named_as_opaque_bytes(client, agent):
+    attachment = stored(name="x.html", content_type="text/html", body=b"<script>1</script>")
+    client.force_login(agent)
+    response = client.get(reverse("console:attachment", args=[attachment.pk]))
+    assert response["Content-Disposition"] == 'attachment; filename="x.bin"'
+
+
+def test_attachment_signed_link_names_the_file_after_the_served_type(client):
+    attachment = stored(name="invoice.html", content_type="application/pdf", body=b"%PDF-1.4")
+    response = client.get(downloads.attachment_signed_path(attachment))
+    assert response["Content-Disposition"] == 'attachment; filename="invoice.pdf"'
+
+
 def test_attachment_download_refuses_invisible_conversations_and_anonymous(client, agent):
     hidden = factories.ChannelFactory(is_active=False)
     attachment = stored(name="a.png", content_type="image/png", body=b"x", channel=hidden)

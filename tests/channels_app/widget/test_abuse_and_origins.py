@@ -222,6 +222,15 @@ def test_upload_is_stored_under_a_server_name_with_the_detected_extension(visito
     assert "sandbox" in served["Content-Security-Policy"]
 
 
+def test_upload_downloads_under_the_detected_extension(visitor):
+    visitor.upload(b"GIF89a<script>alert(1)</script>", "x.html", "text/html")
+    conversation_id = visitor.get("conversations").json()["conversations"][0]["id"]
+    messages = visitor.get(f"conversations/{conversation_id}/messages").json()["messages"]
+    served = visitor.client.get(messages[0]["attachments"][0]["url"])
+    assert served["Content-Type"] == "image/gif"
+    assert served["Content-Disposition"] == 'inline; filename="x.gif"'
+
+
 def test_upload_name_with_a_path_is_display_text_only(visitor):
     assert visitor.upload(PNG, "../../static/evil.png", "image/png").status_code == 201
     attachment = Attachment.objects.get()
@@ -272,6 +281,12 @@ def test_setup_html_shows_escaped_snippet(shop_channel, settings):
         f"data-channel=&quot;{shop_channel.public_id}&quot; async&gt;&lt;/script&gt;"
     ) in html
     assert SHOP_ORIGIN in html
+
+
+def test_setup_html_shows_the_length_prefixed_identity_recipe(shop_channel):
+    html = str(setup_html(shop_channel))
+    assert "relay-identity-v2" in html and "utf8_byte_length" in html
+    assert "&lt;customer_id&gt;|&lt;email&gt;" not in html  # the ambiguous form is not taught
 
 
 def test_demo_shop_embeds_the_widget(shop_channel, client):

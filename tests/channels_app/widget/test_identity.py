@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import hmac
 import time
 from typing import Any
@@ -14,6 +15,7 @@ from channels_app.widget.identity import (
     ShopIdentity,
     VisitorSession,
     check_shop_identity,
+    identity_message,
     identity_sign,
     new_visitor,
     visitor_token_check,
@@ -152,3 +154,89 @@ def test_check_shop_identity_compares_in_constant_time(shop_channel, monkeypatch
     identity = _identity(shop_channel)
     check_shop_identity(channel=shop_channel, identity=identity)
     assert calls == [(identity.signature, identity.signature)]
+
+
+# --- The signed form: one way to read the bytes ----------------------------------------------
+
+
+def _hmac_hex(channel: Any, message: bytes) -> str:
+    """What a shop's backend computes over `message` (written out, not the helper under test)."""
+    return hmac.new(channel.signing_secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def test_check_shop_identity_refuses_a_legacy_signature_cut_at_another_bar(shop_channel):
+    # The shop vouches for its own customer 2002, whose address is "foo|victim@example.com" ...
+    now = int(time.time())
+    signature = _hmac_hex(shop_channel, f"2002|foo|victim@example.com|{now}".encode())
+    # ... and an attacker moves the cut: customer "2002|foo" with the victim's address.
+    forged = ShopIdentity("2002|foo", "victim@example.com", "Mallory", now, signature)
+    with pytest.raises(PermissionDenied) as error:
+        check_shop_identity(channel=shop_channel, identity=forged)
+    assert error.value.code == "bad_signature"
+
+
+def test_check_shop_identity_refuses_a_canonical_signature_cut_elsewhere(shop_channel):
+    now = int(time.time())
+    signature = identity_sign(
+        channel=shop_channel, customer_id="2002", email="foo|victim@example.com", timestamp=now
+    )
+    forged = ShopIdentity("2002|foo", "victim@example.com", "Mallory", now, signature)
+    with pytest.raises(PermissionDenied):
+        check_shop_identity(channel=shop_channel, identity=forged)
+
+
+def test_identity_message_is_the_documented_length_prefixed_form():
+    message = identity_message("2002", "foo|victim@example.com", 1700000000)
+    assert message == b"relay-identity-v2\n4:2002\n22:foo|victim@example.com\n1700000000"
+    # Lengths count UTF-8 bytes; an empty field is "0:".
+    assert identity_message("zo\u00eb", "", 5) == b"relay-identity-v2\n4:zo\xc3\xab\n0:\n5"
+
+
+def test_check_shop_identity_accepts_the_canonical_form_written_out_by_a_shop(shop_channel):
+    now = int(time.time())
+    email = "foo|bar@example.com"  # a bar is legal in an address; the canonical form keeps it
+    message = f"relay-identity-v2\n4:2002\n{len(email)}:{email}\n{now}".encode()
+    identity = ShopIdentity("2002", email, "Foo", now, _hmac_hex(shop_channel, message))
+    check_shop_identity(channel=shop_channel, identity=identity)
+
+
+def test_check_shop_identity_accepts_the_legacy_form_without_bars(shop_channel):
+    # Shops that integrated before the canonical form keep working.
+    now = int(time.time())
+    signature = _hmac_hex(shop_channel, f"shop-42|ada@example.com|{now}".encode())
+    check_shop_identity(
+        channel=shop_channel,
+        identity=ShopIdentity("shop-42", "ada@example.com", "Ada", now, signature),
+    )
+    email_only = _hmac_hex(shop_channel, f"|ada@example.com|{now}".encode())
+    check_shop_identity(
+        channel=shop_channel, identity=ShopIdentity("", "ada@example.com", "Ada", now, email_only)
+    )
+
+
+def test_check_shop_identity_refuses_the_legacy_form_when_a_field_has_a_bar(shop_channel):
+    # Even the shop's own signature: the legacy bytes cannot say where such a field ends.
+    now = int(time.time())
+    signature = _hmac_hex(shop_channel, f"2002|foo|bar@example.com|{now}".encode())
+    with pytest.raises(PermissionDenied) as error:
+        check_shop_identity(
+            channel=shop_channel,
+            identity=ShopIdentity("2002", "foo|bar@example.com", "Foo", now, signature),
+        )
+    assert error.value.code == "bad_signature"
+
+
+@pytest.mark.parametrize("field", ["customer_id", "email"])
+def test_check_shop_identity_refuses_control_characters_in_either_form(shop_channel, field):
+    now = int(time.time())
+    values = {"customer_id": "shop-42", "email": "ada@example.com"}
+    values[field] = "shop\n42" if field == "customer_id" else "ada@example.com\r"
+    canonical = identity_sign(channel=shop_channel, timestamp=now, **values)
+    legacy = _hmac_hex(
+        shop_channel, f"{values['customer_id']}|{values['email']}|{now}".encode()
+    )
+    for signature in (canonical, legacy):
+        identity = ShopIdentity(name="Ada", timestamp=now, signature=signature, **values)
+        with pytest.raises(PermissionDenied) as error:
+            check_shop_identity(channel=shop_channel, identity=identity)
+        assert error.value.code == "bad_signature"

@@ -3,10 +3,16 @@ session ends with the shop's login, and a new conversation is really new."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import time
+
 import pytest
 
-from channels_app.widget.identity import visitor_token_check
+from channels_app.widget.identity import ShopIdentity, identity_sign, visitor_token_check
+from channels_app.widget.services import widget_session_start
 from helpdesk.conversations.models import Conversation, Message
+from helpdesk.core.errors import DomainError
 from helpdesk.customers.models import ContactIdentity
 from tests.channels_app.widget.support import WidgetClient, aged_token, signed_identity
 from tests.support import factories
@@ -82,6 +88,52 @@ def test_email_typed_into_the_widget_never_joins_a_verified_customer(shop_channe
     assert ContactIdentity.objects.get(kind="email", address=VICTIM).customer_id == owner.pk
     previews = [c["preview"] for c in attacker.get("conversations").json()["conversations"]]
     assert previews == ["hi"]
+
+
+def test_session_refuses_a_legacy_signature_cut_at_another_bar(shop_channel):
+    # The victim wrote in by email: an unverified address, history on their own customer.
+    victim = factories.IdentityFactory(kind="email", address=VICTIM, verified=False).customer
+    # The shop signed (legacy form) its customer 2002, whose address is "foo|victim@...".
+    now = int(time.time())
+    message = f"2002|foo|{VICTIM}|{now}".encode()
+    signature = hmac.new(shop_channel.signing_secret.encode(), message, hashlib.sha256)
+    attacker = WidgetClient(shop_channel, ip="192.0.2.66")
+    forged = {"customer_id": "2002|foo", "email": VICTIM, "name": "Mallory",
+              "timestamp": now, "signature": signature.hexdigest()}
+    response = attacker.start(identity=forged)
+    assert response.status_code == 403 and response.json()["code"] == "bad_signature"
+    identity = ContactIdentity.objects.get(kind="email", address=VICTIM)
+    assert identity.customer_id == victim.pk and not identity.verified
+    assert not ContactIdentity.objects.filter(kind="shop_customer").exists()
+
+
+def test_session_accepts_a_legacy_signed_identity_without_bars(shop_channel):
+    now = int(time.time())
+    message = f"shop-9|{VICTIM}|{now}".encode()
+    signature = hmac.new(shop_channel.signing_secret.encode(), message, hashlib.sha256)
+    shopper = WidgetClient(shop_channel)
+    identity = {"customer_id": "shop-9", "email": VICTIM, "name": "Vic",
+                "timestamp": now, "signature": signature.hexdigest()}
+    assert shopper.start(identity=identity).json()["verified"] is True
+    shopper.send("legacy shop")
+    customer = Message.objects.get(text="legacy shop").conversation.customer
+    assert set(customer.identities.values_list("kind", "address", "verified")) == {
+        ("shop_customer", "shop-9", True),
+        ("email", VICTIM, True),
+    }
+
+
+def test_session_start_refuses_a_signed_email_that_is_not_an_address(shop_channel):
+    # The API's serializer refuses it first; the service does not rely on that.
+    now = int(time.time())
+    values = {"customer_id": "shop-5", "email": "not an address", "timestamp": now}
+    signature = identity_sign(channel=shop_channel, **values)
+    with pytest.raises(DomainError) as error:
+        widget_session_start(
+            channel=shop_channel, identity=ShopIdentity(name="", signature=signature, **values)
+        )
+    assert error.value.code == "bad_email"
+    assert not ContactIdentity.objects.exists()
 
 
 def test_session_verified_token_without_identity_starts_a_fresh_visitor(shop_channel):
