@@ -105,3 +105,23 @@ def test_settings_q_log_level_info_brings_the_per_task_lines_back():
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "INFO"
     assert "per-task line" in result.stderr
+
+
+def _setting(name: str, **extra_env: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in {"STATIC_ROOT", "MEDIA_ROOT"}}
+    env.update(DEBUG="1", DJANGO_SETTINGS_MODULE="config.settings", **extra_env)
+    result = subprocess.run(
+        [sys.executable, "-c", f"from django.conf import settings; print(settings.{name})"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_settings_static_root_comes_from_the_environment(tmp_path):
+    assert _setting("STATIC_ROOT") == str(ROOT / "staticfiles")
+    assert _setting("STATIC_ROOT", STATIC_ROOT=str(tmp_path / "static")) == str(tmp_path / "static")
