@@ -175,6 +175,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Background jobs (django-q2) -----------------------------------------------------------
+Q_LOG_LEVEL = os.environ.get("Q_LOG_LEVEL", "WARNING").upper()
 # The ORM broker gives delivery receipts (a task stays queued until a worker acknowledges it)
 # and shares the database's durability, with or without Redis.
 Q_CLUSTER = {
@@ -182,7 +183,8 @@ Q_CLUSTER = {
     "orm": "default",
     "workers": int(os.environ.get("Q_WORKERS", "2")),
     # INFO logs every task (twice a second with the schedules); failures are WARNING and up.
-    "log_level": os.environ.get("Q_LOG_LEVEL", "WARNING"),
+    # django-q2 applies this only to a logger without handlers: LOGGING sets it too (below).
+    "log_level": Q_LOG_LEVEL,
     "timeout": 60,
     "retry": 90,
     "max_attempts": 5,
@@ -243,7 +245,8 @@ USE_TZ = True
 
 # --- Static and media ----------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where `collectstatic` writes (the release step); a deploy may put it on a shared volume.
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
@@ -305,5 +308,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # django-q2 sets its logger's level only when no handler is reachable from it, and the
+        # root handler above always is: without this, the root's INFO printed every task.
+        "django-q": {"level": Q_LOG_LEVEL},
+    },
 }

@@ -17,14 +17,27 @@ from helpdesk.conversations.models import (
     MessageDirection,
     SenderType,
 )
+from helpdesk.core.text import clean_text
 
 PREVIEW_LENGTH = 120
+
+
+class StorableCharField(serializers.CharField):
+    """Free text from the page, made storable before it is validated: NUL dropped, a lone
+    surrogate replaced (`clean_text`). A plain CharField refuses either with a 400, which would
+    lose a shopper's message over an invisible character.
+
+    Identifiers (tokens, ids, addresses, signatures) stay plain CharFields: changed, they would
+    name something else, so NUL there is refused."""
+
+    def to_internal_value(self, data: Any) -> str:
+        return super().to_internal_value(clean_text(data) if isinstance(data, str) else data)
 
 
 class ShopIdentityIn(serializers.Serializer):
     customer_id = serializers.CharField(max_length=200, required=False, allow_blank=True)
     email = serializers.EmailField(max_length=320, required=False, allow_blank=True)
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    name = StorableCharField(max_length=200, required=False, allow_blank=True)
     timestamp = serializers.IntegerField()
     signature = serializers.CharField(max_length=128)
 
@@ -42,17 +55,17 @@ def shop_identity(data: dict[str, Any]) -> ShopIdentity:
 class SessionIn(serializers.Serializer):
     token = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     identity = ShopIdentityIn(required=False, allow_null=True)
-    lang = serializers.CharField(max_length=10, required=False, allow_blank=True)
+    lang = StorableCharField(max_length=10, required=False, allow_blank=True)
 
 
 class MessageIn(serializers.Serializer):
     client_id = serializers.CharField(max_length=64)
-    text = serializers.CharField(
+    text = StorableCharField(
         max_length=10_000, required=False, allow_blank=True, trim_whitespace=False
     )
     conversation_id = serializers.IntegerField(required=False, allow_null=True)
     new_conversation = serializers.BooleanField(required=False, default=False)
-    lang = serializers.CharField(max_length=10, required=False, allow_blank=True)
+    lang = StorableCharField(max_length=10, required=False, allow_blank=True)
 
 
 class EmailIn(serializers.Serializer):

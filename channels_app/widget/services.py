@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from dataclasses import replace
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -38,6 +39,7 @@ from helpdesk.conversations.services import (
     message_update_delivery_status,
 )
 from helpdesk.core.errors import DomainError, PermissionDenied
+from helpdesk.core.text import clean_text
 from helpdesk.customers.models import ContactIdentity, Customer, IdentityKind
 from helpdesk.customers.services import (
     customer_get_or_create_by_identity,
@@ -109,7 +111,7 @@ def _verified_customer(identity: VerifiedShopIdentity) -> Customer:
         customer, _created = customer_get_or_create_by_identity(
             kind=IdentityKind.SHOP_CUSTOMER,
             address=identity.customer_id,
-            name=identity.name,
+            name=clean_text(identity.name),
             verified=True,
             verified_only=True,
         )
@@ -127,7 +129,7 @@ def _verified_customer(identity: VerifiedShopIdentity) -> Customer:
     customer, _created = customer_get_or_create_by_identity(
         kind=IdentityKind.EMAIL,
         address=email,
-        name=identity.name,
+        name=clean_text(identity.name),
         verified=True,
         verified_only=True,
     )
@@ -156,8 +158,11 @@ def widget_message_send(
     """A shopper's message. Idempotent per (visitor, client id): a retry returns the stored
     message with `created=False`. `conversation_id` continues one of the shopper's conversations
     (another customer's id is refused); `new_conversation` starts a new one even while another
-    is open; with neither, the domain continues the latest open conversation."""
+    is open; with neither, the domain continues the latest open conversation. Text and file
+    names are stored without the characters no database holds (`clean_text`)."""
     check_client_id(client_id)
+    text = clean_text(text)
+    attachments = tuple(replace(a, filename=clean_text(a.filename)) for a in attachments)
     if not text.strip() and not attachments:
         raise DomainError(_("Write a message or attach a file."), code="empty")
     if conversation_id is not None and new_conversation:

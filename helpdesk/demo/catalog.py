@@ -135,10 +135,8 @@ CHANNELS = (
         "widget",
         "web_widget",
         "Shop website",
-        {
-            "reply_time_minutes": 120,
-            "allowed_origins": ["http://localhost:8000", "http://127.0.0.1:8000"],
-        },
+        # allowed_origins: set by the loader from PUBLIC_BASE_URL (the port `make run` serves).
+        {"reply_time_minutes": 120},
         {},
     ),
     ("sms", "sms", "SMS", {}, dict(_TWILIO)),

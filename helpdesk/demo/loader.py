@@ -3,7 +3,9 @@ conversations built from the shared sample messages through the real services.
 
 Idempotent: configuration rows are looked up by natural key before being created, and each
 sample message has a stable provider id, so a second run receives nothing new and changes
-nothing (a sample's follow-up steps only run when its message was new). Each sample is built
+nothing (a sample's follow-up steps only run when its message was new). The one exception is
+the demo widget's allowed origins: they follow PUBLIC_BASE_URL, so a run on another port
+replaces them. Each sample is built
 in one transaction, so an interrupted run leaves no half-built conversation behind.
 """
 
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -62,6 +65,7 @@ class DemoSummary:
     samples_loaded: int = 0
     samples_seen: int = 0
     sla_seeded: bool = False
+    widget_origins: list[str] = field(default_factory=list)
 
 
 def samples_path() -> Path:
@@ -136,9 +140,27 @@ def _ensure_canned(teams: dict[str, Team]) -> dict[str, CannedResponse]:
     return canned
 
 
+def demo_widget_origins(base_url: str) -> list[str]:
+    """The pages the demo shop is opened from: PUBLIC_BASE_URL's origin, and the same scheme and
+    port on localhost and 127.0.0.1 (`make run` prints localhost; people type either)."""
+    parts = urlsplit(base_url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        parts = urlsplit("http://localhost:8000")
+    default_port = {"http": 80, "https": 443}[parts.scheme]
+    port = f":{parts.port}" if parts.port and parts.port != default_port else ""
+    host = parts.hostname.lower() if parts.hostname else "localhost"
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    origins = [f"{parts.scheme}://{h}{port}" for h in (host, "localhost", "127.0.0.1")]
+    return list(dict.fromkeys(origins))
+
+
 def _ensure_channels(teams: dict[str, Team]) -> dict[str, Channel]:
     channels = {}
-    for key, kind, name, channel_settings, credentials in catalog.CHANNELS:
+    for key, kind, name, catalog_settings, credentials in catalog.CHANNELS:
+        channel_settings = dict(catalog_settings)
+        if kind == "web_widget":
+            channel_settings["allowed_origins"] = demo_widget_origins(settings.PUBLIC_BASE_URL)
         channel = Channel.objects.filter(kind=kind, name=name).order_by("pk").first()
         if channel is None:
             channel = Channel.objects.create(
@@ -148,6 +170,16 @@ def _ensure_channels(teams: dict[str, Team]) -> dict[str, Channel]:
                 credentials=credentials,
                 default_team=teams["Support"],
             )
+        elif kind == "web_widget" and (
+            channel.settings.get("allowed_origins") != channel_settings["allowed_origins"]
+        ):
+            # The demo's origins follow the port the demo is served on now: a run on another
+            # PORT (or PUBLIC_BASE_URL) replaces the previous run's list.
+            channel.settings = {
+                **channel.settings,
+                "allowed_origins": channel_settings["allowed_origins"],
+            }
+            channel.save(update_fields=["settings", "updated_at"])
         channels[key] = channel
     return channels
 
@@ -321,6 +353,7 @@ def demo_load(*, samples: list[dict[str, Any]] | None = None) -> DemoSummary:
             channels=_ensure_channels(teams),
             manager=users["manager"],
         )
+    summary.widget_origins = list(world.channels["widget"].settings["allowed_origins"])
     summary.sla_seeded = _seed_sla()
     samples = read_samples() if samples is None else samples
     people = _customer_for(samples)

@@ -69,6 +69,64 @@ def test_sqlite_runs_in_wal_mode_with_busy_timeout(tmp_path, settings, django_db
         wrapper.close()
 
 
+WORKER_LOGGING_PROBE = """
+import logging, django
+django.setup()
+from django_q.conf import logger  # django-q2 configures its logger on this import
+print(logging.getLevelName(logger.getEffectiveLevel()))
+logger.info("Processed 'probe' (per-task line)")
+logger.error("Failed 'probe' (failure line)")
+"""
+
+
+def _worker_logging(**extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"Q_LOG_LEVEL", "LOG_LEVEL"}}
+    env.update(DEBUG="1", DJANGO_SETTINGS_MODULE="config.settings", **extra_env)
+    return subprocess.run(
+        [sys.executable, "-c", WORKER_LOGGING_PROBE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_settings_worker_logs_failures_but_no_line_per_task_by_default():
+    result = _worker_logging()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "WARNING"
+    assert "per-task line" not in result.stderr
+    assert "ERROR django-q Failed 'probe' (failure line)" in result.stderr
+
+
+def test_settings_q_log_level_info_brings_the_per_task_lines_back():
+    result = _worker_logging(Q_LOG_LEVEL="info")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "INFO"
+    assert "per-task line" in result.stderr
+
+
+def _setting(name: str, **extra_env: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in {"STATIC_ROOT", "MEDIA_ROOT"}}
+    env.update(DEBUG="1", DJANGO_SETTINGS_MODULE="config.settings", **extra_env)
+    result = subprocess.run(
+        [sys.executable, "-c", f"from django.conf import settings; print(settings.{name})"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_settings_static_root_comes_from_the_environment(tmp_path):
+    assert _setting("STATIC_ROOT") == str(ROOT / "staticfiles")
+    assert _setting("STATIC_ROOT", STATIC_ROOT=str(tmp_path / "static")) == str(tmp_path / "static")
+
+
 def _database_options(*argv: str) -> str:
     env = {**os.environ, "DEBUG": "1", "DATABASE_URL": "postgres://u@127.0.0.1:5432/x"}
     code = (

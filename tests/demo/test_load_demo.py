@@ -132,3 +132,54 @@ def test_load_demo_refuses_outside_development(settings):
     settings.DEMO_ENABLED = False
     with pytest.raises(CommandError, match="published passwords"):
         call_command("load_demo")
+
+
+def _widget_session(channel: Channel, origin: str) -> int:
+    from django.test import Client
+
+    response = Client(HTTP_ORIGIN=origin).post(
+        f"/widget/api/{channel.public_id}/session", {}, content_type="application/json"
+    )
+    return response.status_code
+
+
+def test_load_demo_widget_origins_follow_the_port_it_is_served_on(settings):
+    settings.PUBLIC_BASE_URL = "http://localhost:8123"
+    output = load()
+    widget = Channel.objects.get(kind="web_widget")
+    assert widget.settings["allowed_origins"] == ["http://localhost:8123", "http://127.0.0.1:8123"]
+    assert "accepts pages from: http://localhost:8123, http://127.0.0.1:8123" in output
+    assert _widget_session(widget, "http://127.0.0.1:8123") == 200
+    assert _widget_session(widget, "http://localhost:8000") == 403
+
+    # Another port on the next run: the same channel, its origins replaced.
+    settings.PUBLIC_BASE_URL = "http://localhost:8000"
+    loader.demo_load(samples=[])
+    assert Channel.objects.filter(kind="web_widget").count() == 1
+    widget.refresh_from_db()
+    assert widget.settings["allowed_origins"] == ["http://localhost:8000", "http://127.0.0.1:8000"]
+    assert widget.settings["reply_time_minutes"] == 120
+    assert _widget_session(widget, "http://localhost:8000") == 200
+    assert _widget_session(widget, "http://localhost:8123") == 403
+
+
+def test_demo_widget_origins_add_loopback_names_on_the_same_scheme_and_port():
+    assert loader.demo_widget_origins("http://192.168.1.5:8123/") == [
+        "http://192.168.1.5:8123",
+        "http://localhost:8123",
+        "http://127.0.0.1:8123",
+    ]
+    assert loader.demo_widget_origins("https://Relay.Example.com") == [
+        "https://relay.example.com",
+        "https://localhost",
+        "https://127.0.0.1",
+    ]
+    assert loader.demo_widget_origins("http://[::1]:9000") == [
+        "http://[::1]:9000",
+        "http://localhost:9000",
+        "http://127.0.0.1:9000",
+    ]
+    assert loader.demo_widget_origins("not a url") == [
+        "http://localhost:8000",
+        "http://127.0.0.1:8000",
+    ]

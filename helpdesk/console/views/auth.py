@@ -21,12 +21,26 @@ class AgentAuthenticationForm(ThrottledAuthenticationForm):
     error_messages = {
         **ThrottledAuthenticationForm.error_messages,
         "not_an_agent": _("This account is not an agent account."),
+        # Said to someone who knows the password only: a `createsuperuser` account lands here.
+        "not_an_agent_hint": _(
+            "An administrator can make it one: add an agent profile to the user in admin, "
+            "or run: manage.py create_agent --existing %(username)s"
+        ),
     }
 
     def confirm_login_allowed(self, user: object) -> None:
         super().confirm_login_allowed(user)  # type: ignore[arg-type]
         if not hasattr(user, "agent_profile"):
-            raise ValidationError(self.error_messages["not_an_agent"], code="not_an_agent")
+            raise ValidationError(
+                [
+                    ValidationError(self.error_messages["not_an_agent"], code="not_an_agent"),
+                    ValidationError(
+                        self.error_messages["not_an_agent_hint"],
+                        code="not_an_agent",
+                        params={"username": user.get_username()},  # type: ignore[attr-defined]
+                    ),
+                ]
+            )
 
 
 class ConsoleLoginView(LoginView):

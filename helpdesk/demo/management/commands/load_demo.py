@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from helpdesk.demo.loader import demo_load
 
@@ -33,6 +34,10 @@ class Command(BaseCommand):
                 + (" (SLA policies seeded)" if summary.sla_seeded else "")
                 + "."
             )
+        )
+        self.stdout.write(
+            _("Demo shop widget accepts pages from: %(origins)s")
+            % {"origins": ", ".join(summary.widget_origins)}
         )
         self.stdout.write("Demo logins (console at /, admin at /admin/):")
         for username, password, _created in summary.users:
