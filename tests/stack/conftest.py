@@ -1,0 +1,73 @@
+"""The stack tier: the Procfile's processes on PostgreSQL + Redis, driven over HTTP and
+websockets. Runs in the PostgreSQL + Redis pass (it needs a PostgreSQL server to create its
+scratch database in, and redis-server to start its own Redis)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tests.stack.clients import Console
+from tests.stack.harness import Stack
+from tests.support.fake_twilio import FakeTwilio
+from tests.support.loadgen import Target
+
+ACCOUNT_SID = "AC0123456789abcdef0123456789abcdef"
+AUTH_TOKEN = "stack-auth-token-0123456789"
+AGENT = ("stackagent", "Stack-pass-4821-x")
+
+
+# Every stack test module starts with `pytestmark = STACK`.
+STACK = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.stack]
+
+
+@dataclass
+class Running:
+    stack: Stack
+    twilio: FakeTwilio
+    channel_id: int
+    channel_public_id: str
+
+    def target(self) -> Target:
+        return Target(
+            base_url=self.stack.url,
+            public_base_url=self.stack.url,
+            channel_public_id=self.channel_public_id,
+            auth_token=AUTH_TOKEN,
+            account_sid=ACCOUNT_SID,
+        )
+
+    def console(self) -> Console:
+        console = Console(self.stack.url)
+        response = console.sign_in(*AGENT)
+        assert response.status_code == 302, response.text[:300]
+        return console
+
+
+def start_running(**env: str) -> Iterator[Running]:
+    twilio = FakeTwilio().start()
+    try:
+        with Stack.start(twilio.base_url, **env) as stack:
+            made = json.loads(
+                stack.manage(
+                    "create_channel", "twilio-sms", "--name", "Stack SMS",
+                    "--account-sid", ACCOUNT_SID, "--auth-token", AUTH_TOKEN,
+                    "--sender", "+15005550006",
+                )
+            )
+            stack.manage(
+                "create_agent", "--username", AGENT[0], "--password-stdin",
+                stdin=AGENT[1] + "\n",
+            )
+            public_id = made["inbound_url"].rstrip("/").split("/")[-2]
+            yield Running(stack, twilio, int(made["id"]), public_id)
+    finally:
+        twilio.stop()
+
+
+@pytest.fixture(scope="module")
+def running() -> Iterator[Running]:
+    yield from start_running()
