@@ -27,12 +27,18 @@ def signin_blocked(*, ip: str, username: str) -> bool:
 
 
 def signin_failed(*, ip: str, username: str) -> None:
+    """Count a failure for the address and for the username. Failures count for
+    WINDOW_SECONDS from the first one; the failure that reaches MAX_FAILURES starts a lockout
+    of a whole WINDOW_SECONDS from then (not only the rest of the counting window)."""
     for key in _keys(ip, username):
+        count = 1
         if not cache.add(key, 1, WINDOW_SECONDS):
             try:
-                cache.incr(key)
+                count = cache.incr(key)
             except ValueError:  # expired between add and incr
                 cache.add(key, 1, WINDOW_SECONDS)
+        if count == MAX_FAILURES:
+            cache.touch(key, WINDOW_SECONDS)
 
 
 def signin_succeeded(*, username: str) -> None:
