@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -143,6 +144,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, channel layer, cache -----------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Redis is optional at run time (README, "Processes"): every call to it gives up within half a
+# second, so a Redis that is down or hangs never hangs a request; callers fall back.
+REDIS_SOCKET_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+
+
+def redis_cache(url: str) -> dict[str, Any]:
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": url,
+        "OPTIONS": dict(REDIS_SOCKET_OPTIONS),
+    }
+
+
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -152,9 +166,7 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
+    CACHES = {"default": redis_cache(REDIS_URL)}
 else:
     # Embedded mode: each process has its own layer; the realtime relay forwards events that
     # other processes (the worker) recorded in the event log, so none are lost.

@@ -65,3 +65,18 @@ def test_signin_lockout_lasts_the_whole_window_from_the_failure_that_started_it(
     _at(start, 3.6)
     assert not blocked(ip="198.51.100.1", username="anyone")
     assert not blocked(ip="203.0.113.9", username="ola")
+
+
+def test_console_sign_in_works_and_is_throttled_while_redis_is_down(
+    client, own_redis_cache, monkeypatch
+):
+    monkeypatch.setattr(signin_throttle, "MAX_FAILURES", 2)
+    factories.AgentFactory(username="ola")
+    url = reverse("console:login")
+    own_redis_cache.stop()
+    assert client.post(url, {"username": "ola", "password": "pw-for-tests-1"}).status_code == 302
+    client.logout()
+    for _ in range(2):
+        assert client.post(url, {"username": "ola", "password": "wrong"}).status_code == 200
+    refused = client.post(url, {"username": "ola", "password": "pw-for-tests-1"})
+    assert "Too many failed sign-ins" in refused.content.decode()

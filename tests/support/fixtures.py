@@ -9,6 +9,7 @@ import pytest
 
 from helpdesk.core.models import RealtimeEvent
 from tests.support import factories
+from tests.support.redis_server import RedisServer
 
 
 @pytest.fixture(autouse=True)
@@ -63,3 +64,37 @@ def _fresh_relay_memory() -> Iterator[None]:
 
     relay._seen.clear()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_counter_fallback() -> Iterator[None]:
+    """Counts kept in this process while a test's own Redis was down are forgotten with it."""
+    from helpdesk.core import counters
+
+    yield
+    counters._process_store.clear()
+    counters._shared_paused_until = 0.0
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    """A started redis-server of this test's own (the test may stop and restart it). Tests
+    that use it are deselected, and reported, where redis-server is not installed."""
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def own_redis_cache(own_redis: RedisServer) -> Iterator[RedisServer]:
+    """The cache on `own_redis`, with the options the settings give a production Redis (restored
+    before other fixtures clear the usual cache)."""
+    from django.test import override_settings
+
+    from config.settings import redis_cache
+
+    with override_settings(CACHES={"default": redis_cache(own_redis.url)}):
+        yield own_redis
