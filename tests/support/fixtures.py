@@ -60,9 +60,11 @@ def _fresh_relay_memory() -> Iterator[None]:
     """The relay remembers event ids it delivered in this process. Test databases roll back,
     and SQLite then hands the same ids out again, which production never does (a rolled-back
     event is never delivered); forget them between tests."""
+    from channels_app import catch_up
     from helpdesk.core import relay
 
     relay._seen.clear()
+    catch_up.forget_head()  # ids are handed out again after a rollback, as above
     yield
 
 
@@ -98,3 +100,27 @@ def own_redis_cache(own_redis: RedisServer) -> Iterator[RedisServer]:
 
     with override_settings(CACHES={"default": redis_cache(own_redis.url)}):
         yield own_redis
+
+
+@pytest.fixture
+def on_own_redis(own_redis: RedisServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[RedisServer]:
+    """REDIS_URL, the cache and the channel layer on `own_redis`, configured as the settings
+    configure a production Redis. The layer asks again soon after a failure (tests restart
+    Redis and expect it to be used at once)."""
+    from channels.layers import channel_layers
+    from django.test import override_settings
+
+    from config.settings import redis_cache, redis_channel_layer
+    from helpdesk.core.channel_layer import OutageTolerantPubSubLayer
+
+    monkeypatch.setattr(OutageTolerantPubSubLayer, "PAUSE_AFTER_FAILURE", 0.1)
+    with override_settings(
+        REDIS_URL=own_redis.url,
+        CACHES={"default": redis_cache(own_redis.url)},
+        CHANNEL_LAYERS={"default": redis_channel_layer(own_redis.url)},
+    ):
+        channel_layers.backends.clear()
+        try:
+            yield own_redis
+        finally:
+            channel_layers.backends.clear()
