@@ -11,6 +11,12 @@ Client -> server:
   {"type": "availability", "state": "online" | "away"}
   {"type": "ping"}                            -> {"type": "pong"}, or close 4401 once the
                                               session has ended (signed out, deactivated)
+
+Redis is optional at run time: the socket is accepted even when the channel layer cannot join
+its groups, and each ping retries the joins and first sends the logged events of its groups
+it has not been given (channels_app.catch_up), so a tab open through a Redis outage gets what
+happened within one ping interval. Too many to replay: {"type": "catch_up.done", "last_id",
+"more": true}, and the page reloads what it shows.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from channels_app.catch_up import LogCursor
+from channels_app.socket_groups import SocketGroups, send_ephemeral
 from helpdesk.console.selectors import visible_channel_ids
 from helpdesk.core import relay
 from helpdesk.core.models import RealtimeEvent
@@ -109,22 +117,21 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
             return
         if not layer_relays_across_processes():
             relay.ensure_running()  # embedded mode: forward events other processes logged
-        self.groups_joined = [*await _visible_groups(user), agent_group(user.pk)]
-        self.visible_inboxes = {g for g in self.groups_joined if g.startswith("inbox.")}
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+        self.log_groups = [*await _visible_groups(user), agent_group(user.pk)]
+        self.visible_inboxes = {g for g in self.log_groups if g.startswith("inbox.")}
+        self.memberships = SocketGroups(self.channel_layer, self.channel_name)
+        await self.memberships.join(*self.log_groups)  # those that fail: retried on pings
         self.watching: int | None = None
+        last_id = await _latest_event_id()
+        self.cursor = LogCursor(start=last_id)
         await self.accept()
-        await self.send_json({"type": "hello", "last_id": await _latest_event_id()})
+        await self.send_json({"type": "hello", "last_id": last_id})
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "watching", None) is not None:
             await self._presence(self.watching, "left")
-            await self.channel_layer.group_discard(
-                conversation_group(self.watching), self.channel_name
-            )
-        for group in getattr(self, "groups_joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
+        if getattr(self, "memberships", None) is not None:
+            await self.memberships.leave_all()
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict):
@@ -142,7 +149,17 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
             if not await _still_signed_in(self.scope):
                 await self.close(code=4401)
                 return
+            await self.memberships.retry()
+            await self._replay_missed()
             await self.send_json({"type": "pong"})
+
+    async def _replay_missed(self) -> None:
+        missed = await self.cursor.missed(self.log_groups, limit=CATCH_UP_LIMIT)
+        for event in missed.events:
+            await self.send_json(event)
+        if missed.more:
+            last_id = self.cursor.skip_to_head()
+            await self.send_json({"type": "catch_up.done", "last_id": last_id, "more": True})
 
     async def _catch_up(self, after: Any) -> None:
         try:
@@ -150,10 +167,11 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         except (TypeError, ValueError):
             await self.send_json({"type": "error", "error": "catch_up needs an integer 'after'"})
             return
-        events = await _events_after(self.groups_joined, after)
+        events = await _events_after(self.log_groups, after)
         more = len(events) > CATCH_UP_LIMIT
         events = events[:CATCH_UP_LIMIT]
         for event in events:
+            self.cursor.given(event["id"])  # asked for: sent even if it was sent live
             await self.send_json(event)
         last = events[-1]["id"] if events else after
         await self.send_json({"type": "catch_up.done", "last_id": last, "more": more})
@@ -169,9 +187,7 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         if conversation_id != self.watching:
             if self.watching is not None:
                 await self._presence(self.watching, "left")
-                await self.channel_layer.group_discard(
-                    conversation_group(self.watching), self.channel_name
-                )
+                await self.memberships.leave(conversation_group(self.watching))
                 self.watching = None
             if state == "left":
                 return
@@ -179,19 +195,16 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
             if channel_id is None or inbox_group(channel_id) not in self.visible_inboxes:
                 return  # not a conversation this agent may see
             self.watching = conversation_id
-            await self.channel_layer.group_add(
-                conversation_group(conversation_id), self.channel_name
-            )
+            await self.memberships.join(conversation_group(conversation_id))
         await self._presence(conversation_id, state)
         if state == "left":
-            await self.channel_layer.group_discard(
-                conversation_group(conversation_id), self.channel_name
-            )
+            await self.memberships.leave(conversation_group(conversation_id))
             self.watching = None
 
     async def _presence(self, conversation_id: int, state: str) -> None:
         """Ephemeral: sent straight to the conversation group, never logged."""
-        await self.channel_layer.group_send(
+        await send_ephemeral(
+            self.channel_layer,
             conversation_group(conversation_id),
             {
                 "type": "relay.presence",
@@ -207,7 +220,9 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         )
 
     async def relay_event(self, message: dict[str, Any]) -> None:
-        await self.send_json(message["event"])
+        event = message["event"]
+        if self.cursor.given(event.get("id")):  # not if a ping's catch-up sent it first
+            await self.send_json(event)
 
     async def relay_presence(self, message: dict[str, Any]) -> None:
         event = message["event"]

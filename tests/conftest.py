@@ -1,6 +1,7 @@
 """Test session setup. The suite runs against whatever DATABASE_URL / REDIS_URL say (SQLite and
 the in-memory channel layer by default). Tests that need PostgreSQL or Redis are marked; without
-those services they are deselected (and reported), never silently skipped. With
+those services they are deselected (and reported), never silently skipped; so are tests that
+start a redis-server of their own (fixture own_redis) where it is not installed. With
 RELAY_REQUIRE_SERVICES=1 (CI's PostgreSQL pass) any skipped test fails the run."""
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ import os
 
 import pytest
 from django.conf import settings
+
+from tests.support import redis_server
 
 pytest_plugins = ["tests.support.fixtures"]
 
@@ -23,11 +26,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         missing.append("postgres")
     if not settings.REDIS_URL:
         missing.append("redis")
-    if not missing:
+    # Tests that stop and restart a Redis start their own (fixture own_redis).
+    no_binary = redis_server.BINARY is None
+    if _REQUIRE and no_binary:
+        raise pytest.UsageError("RELAY_REQUIRE_SERVICES=1 needs redis-server installed.")
+    if not missing and not no_binary:
         return
     keep, drop = [], []
     for item in items:
-        (drop if any(m in item.keywords for m in missing) else keep).append(item)
+        needs_binary = no_binary and "own_redis" in getattr(item, "fixturenames", ())
+        (drop if needs_binary or any(m in item.keywords for m in missing) else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -46,7 +54,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     if dropped:
         terminalreporter.write_line(
             f"relay: {dropped} tests need PostgreSQL/Redis and run in the PostgreSQL pass "
-            "(DATABASE_URL + REDIS_URL)."
+            "(DATABASE_URL + REDIS_URL), or need redis-server installed."
         )
 
 

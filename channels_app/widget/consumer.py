@@ -20,6 +20,11 @@ Widget -> server:
   {"type": "typing", "conversation_id", "typing": bool}  the shopper types (ephemeral)
   {"type": "read", "conversation_id", "up_to": <message id>}
   {"type": "ping"}                                       -> {"type": "pong"}
+
+Redis is optional at run time: a group join that fails is retried on each ping, and each ping
+first sends the message facts logged for this visitor that the socket has not been given
+(channels_app.catch_up), so a widget open through a Redis outage hears of replies within one
+ping interval and fetches them as usual.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import ValidationError
 
+from channels_app.catch_up import LogCursor
+from channels_app.socket_groups import SocketGroups, send_ephemeral
 from channels_app.widget import origins, ratelimit
 from channels_app.widget.identity import VisitorSession, session_customer, visitor_token_check
 from channels_app.widget.services import widget_mark_read
@@ -43,6 +50,7 @@ from helpdesk.core import relay
 from helpdesk.core.errors import DomainError
 from helpdesk.core.realtime import (
     conversation_group,
+    latest_event_id,
     layer_relays_across_processes,
     visitor_group,
 )
@@ -55,6 +63,7 @@ CLOSE_RATE_LIMITED = 4429  # the close reason holds the seconds to wait
 FRAMES_PER_SECOND = 10.0
 FRAME_BURST = 40.0
 AUTH_TIMEOUT = 10.0
+CATCH_UP_LIMIT = 200
 
 
 @database_sync_to_async
@@ -97,6 +106,9 @@ def _mark_read(channel: Channel, customer_id: int, conversation_id: int, up_to: 
     )
 
 
+_latest_event_id = database_sync_to_async(latest_event_id)
+
+
 def _header(scope: dict[str, Any], name: bytes) -> str:
     for key, value in scope.get("headers", []):
         if key.lower() == name:
@@ -125,6 +137,8 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
     customer_name = ""
     session: VisitorSession | None = None
     auth_deadline: asyncio.Task[None] | None = None
+    memberships: SocketGroups | None = None
+    cursor: LogCursor | None = None  # from the moment the socket listens for a customer
     refused = False  # closed for rate: what the client still sends is ignored
     frame_tokens = FRAME_BURST
     frame_checked = 0.0
@@ -133,7 +147,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         query = parse_qs(self.scope.get("query_string", b"").decode())
         public_id = (query.get("channel") or [""])[0]
         origin = origins.normalize_origin(_header(self.scope, b"origin"))
-        self.groups_joined: set[str] = set()
+        self.memberships = SocketGroups(self.channel_layer, self.channel_name)
         self.conversations: set[int] = set()
         self.last_typing = 0.0
         try:
@@ -177,21 +191,20 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         self.session = session
         await self._subscribe()
 
-    async def _join(self, group: str) -> None:
-        if group not in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.groups_joined.add(group)
-
     async def _subscribe(self) -> None:
         assert self.session is not None
         customer_id, name, conversations = await _subscription(self.channel, self.session)
         if customer_id is not None:
+            assert self.memberships is not None
             self.customer_id = customer_id
             self.customer_name = name
-            await self._join(visitor_group(customer_id))
-            for conversation_id in conversations:
-                await self._join(conversation_group(conversation_id))
+            # Joins that fail (Redis down) are retried on pings.
+            await self.memberships.join(
+                visitor_group(customer_id), *(conversation_group(c) for c in conversations)
+            )
             self.conversations |= conversations
+            if self.cursor is None:  # the widget fetches what came before when it is ready
+                self.cursor = LogCursor(start=await _latest_event_id())
         await self.send_json({"type": "ready", "subscribed": self.customer_id is not None})
 
     async def disconnect(self, code: int) -> None:
@@ -199,8 +212,8 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             self.auth_deadline.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.auth_deadline
-        for group in getattr(self, "groups_joined", set()):
-            await self.channel_layer.group_discard(group, self.channel_name)
+        if self.memberships is not None:
+            await self.memberships.leave_all()
 
     async def _known(self, conversation_id: int | None) -> bool:
         """A conversation of this visitor on this channel (new ones are learnt on the fly)."""
@@ -209,8 +222,9 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         if conversation_id in self.conversations:
             return True
         if await _owns(self.channel, self.customer_id, conversation_id):
+            assert self.memberships is not None
             self.conversations.add(conversation_id)
-            await self._join(conversation_group(conversation_id))
+            await self.memberships.join(conversation_group(conversation_id))
             return True
         return False
 
@@ -242,6 +256,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
                 await self.close(code=CLOSE_FORBIDDEN)
             return
         if kind == "ping":
+            await self._catch_up()
             await self.send_json({"type": "pong"})
         elif kind == "subscribe":
             await self._subscribe()
@@ -263,7 +278,8 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         self.last_typing = now if typing else 0.0
         assert conversation_id is not None
         # Ephemeral, in the console's presence shape; never logged.
-        await self.channel_layer.group_send(
+        await send_ephemeral(
+            self.channel_layer,
             conversation_group(conversation_id),
             {
                 "type": "relay.presence",
@@ -280,8 +296,22 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             },
         )
 
+    async def _catch_up(self) -> None:
+        if self.memberships is not None:
+            await self.memberships.retry()
+        if self.cursor is None or self.customer_id is None:
+            return
+        missed = await self.cursor.missed([visitor_group(self.customer_id)], limit=CATCH_UP_LIMIT)
+        for event in missed.events:  # more than the limit: the next ping goes on
+            await self._deliver(event)
+
     async def relay_event(self, message: dict[str, Any]) -> None:
         event = message.get("event") or {}
+        if self.cursor is not None and not self.cursor.given(event.get("id")):
+            return  # a ping's catch-up sent it first
+        await self._deliver(event)
+
+    async def _deliver(self, event: dict[str, Any]) -> None:
         if event.get("type") not in ("message.created", "message.updated"):
             return
         if event.get("kind") != "message":

@@ -1,5 +1,6 @@
 """Abuse limits for the public widget API: per visitor and per IP address, fixed windows
-counted in the shared cache (Redis in production, so every web process sees the same counts).
+counted in the shared cache (Redis in production, so every web process sees the same counts;
+while it is unreachable, each process counts for itself: helpdesk.core.counters).
 
 Limits per action may be tuned per channel: `Channel.settings["rate_limits"]`, e.g.
 `{"message_per_visitor": 20}`; windows are one minute.
@@ -17,9 +18,9 @@ import math
 import time
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.utils.translation import gettext as _
 
+from helpdesk.core.counters import counter_increment
 from helpdesk.core.errors import DomainError
 from helpdesk.inboxes.models import Channel
 
@@ -70,17 +71,11 @@ class Hit:
 
 
 def hit(key: str, *, limit: int, window: int = WINDOW_SECONDS, now: float | None = None) -> Hit:
-    """Count one request against `key`; allowed while the window's count stays within `limit`.
-    `cache.incr` is atomic on Redis and on the local-memory cache."""
+    """Count one request against `key`; allowed while the window's count stays within
+    `limit`."""
     now = time.time() if now is None else now
     slot = math.floor(now / window)
-    cache_key = f"{KEY_PREFIX}:{key}:{slot}"
-    cache.add(cache_key, 0, timeout=window * 2)
-    try:
-        count = cache.incr(cache_key)
-    except ValueError:  # expired between add and incr
-        cache.add(cache_key, 1, timeout=window * 2)
-        count = 1
+    count = counter_increment(f"{KEY_PREFIX}:{key}:{slot}", timeout=window * 2)
     retry_after = max(1, math.ceil((slot + 1) * window - now))
     return Hit(allowed=count <= limit, retry_after=retry_after)
 

@@ -6,6 +6,7 @@ cursor). Group names come from the helpers below, never from string literals els
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -16,10 +17,13 @@ from django.conf import settings
 from django.db import transaction
 
 from helpdesk.core.models import RealtimeEvent
+from helpdesk.core.outage_log import warn_outage
 
 logger = logging.getLogger(__name__)
 
 EVENT_VERSION = 1
+# A request that raised an event never waits longer than this for the channel layer.
+SEND_TIMEOUT_SECONDS = 1.0
 
 
 def conversation_group(conversation_id: int) -> str:
@@ -72,13 +76,32 @@ def broadcast_on_commit(group: str, event: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
+async def _group_send_bounded(layer: Any, group: str, message: dict[str, Any]) -> None:
+    async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
+        await layer.group_send(group, message)
+
+
 def send_now_rollback_unsafe(group: str, payload: dict[str, Any]) -> None:
-    """Send immediately, ignoring transactions. Only for code that already runs after commit."""
+    """Send immediately, ignoring transactions. Only for code that already runs after commit.
+
+    Never raises and never waits more than SEND_TIMEOUT_SECONDS: an event the layer could not
+    take (Redis down) is still in the event log, and open sockets catch up from it on their
+    next ping."""
     layer = get_channel_layer()
     if layer is None:
         return
+    message = {"type": "relay.event", "event": payload}
     try:
-        async_to_sync(layer.group_send)(group, {"type": "relay.event", "event": payload})
+        async_to_sync(_group_send_bounded)(layer, group, message)
+    except (TimeoutError, OSError) as exc:  # unreachable or too slow (ChannelLayerUnavailable)
+        warn_outage(
+            logger,
+            "realtime-send",
+            "realtime send failed (%s) for group=%s event_id=%s; sockets catch up from the log",
+            type(exc).__name__,
+            group,
+            payload.get("id"),
+        )
     except Exception:  # a broken layer must never break the write that raised the event
         logger.exception("realtime send failed for group=%s event_id=%s", group, payload.get("id"))
 

@@ -1,7 +1,8 @@
 """Sign-in throttling for the console and admin: after too many failed attempts from one
 address, or for one username, further attempts are refused for a while (a password-guessing
 script gets nowhere; a person who mistyped waits a few minutes). Counts live in the shared
-cache (Redis in production, so every web process sees them)."""
+cache (Redis in production, so every web process sees them); while it is unreachable, in each
+process (helpdesk.core.counters)."""
 
 from __future__ import annotations
 
@@ -9,34 +10,44 @@ from typing import Any
 
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+
+from helpdesk.core.counters import (
+    counter_extend,
+    counter_increment,
+    counter_reset,
+    counter_value,
+)
 
 MAX_FAILURES = 10
 WINDOW_SECONDS = 15 * 60
 
 
+def _user_key(username: str) -> str:
+    return f"signin:user:{username.strip().lower()[:150]}"
+
+
 def _keys(ip: str, username: str) -> list[str]:
-    return [f"signin:ip:{ip}", f"signin:user:{username.strip().lower()[:150]}"]
+    return [f"signin:ip:{ip}", _user_key(username)]
 
 
 def signin_blocked(*, ip: str, username: str) -> bool:
-    return any((cache.get(key) or 0) >= MAX_FAILURES for key in _keys(ip, username))
+    return any(counter_value(key) >= MAX_FAILURES for key in _keys(ip, username))
 
 
 def signin_failed(*, ip: str, username: str) -> None:
+    """Count a failure for the address and for the username. Failures count for
+    WINDOW_SECONDS from the first one; the failure that reaches MAX_FAILURES starts a lockout
+    of a whole WINDOW_SECONDS from then (not only the rest of the counting window)."""
     for key in _keys(ip, username):
-        if not cache.add(key, 1, WINDOW_SECONDS):
-            try:
-                cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.add(key, 1, WINDOW_SECONDS)
+        if counter_increment(key, timeout=WINDOW_SECONDS) == MAX_FAILURES:
+            counter_extend(key, timeout=WINDOW_SECONDS)
 
 
 def signin_succeeded(*, username: str) -> None:
-    cache.delete(f"signin:user:{username.strip().lower()[:150]}")
+    counter_reset(_user_key(username))
 
 
 THROTTLED = _(

@@ -72,6 +72,7 @@ def server_env(**extra: str) -> dict[str, str]:
 def live_server(**env: str) -> Iterator[str]:
     """Start `uvicorn config.asgi:application`; yield its base URL; stop it afterwards."""
     port = _free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
     log = (ARTIFACTS / f"live_server_{port}.log").open("wb")
     process = subprocess.Popen(
         [

@@ -117,3 +117,29 @@ def test_redis_event_from_one_web_process_and_a_script_reach_a_client_of_another
             ws, lambda e: e["type"] == "conversation.updated" and e.get("priority") == 4
         )
     assert event["conversation_id"] == conversation.pk
+
+
+def ping(ws: Any) -> list[dict[str, Any]]:
+    """Ping as the console does every 25 s; what arrives before the pong."""
+    ws.send(json.dumps({"type": "ping"}))
+    before = []
+    while (event := json.loads(ws.recv(timeout=5)))["type"] != "pong":
+        before.append(event)
+    return before
+
+
+def test_redis_outage_open_console_gets_its_events_on_ping_then_live_again(agent, on_own_redis):
+    """A web process whose Redis stops and comes back: its open socket and a socket opened
+    during the outage get what this (other) process raised meanwhile on their next ping."""
+    channel = factories.ChannelFactory()
+    cookie = session_cookie(agent)
+    with live_server(REDIS_URL=on_own_redis.url) as url, ws_connect(url, cookie) as ws:
+        on_own_redis.stop()
+        with ws_connect(url, cookie) as opened_during:
+            missed = inbound(channel, "during the outage", "out-1").message.pk
+            assert missed in [e.get("message_id") for e in ping(opened_during)]
+        assert missed in [e.get("message_id") for e in ping(ws)]
+        on_own_redis.start()
+        time.sleep(1.5)  # the server's pub/sub receiver reconnects once a second
+        after = inbound(channel, "after the outage", "back-1").message.pk
+        wait_for(ws, lambda e: e["type"] == "message.created" and e["message_id"] == after)

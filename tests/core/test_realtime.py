@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
@@ -73,3 +74,33 @@ def test_relay_forwards_events_written_by_another_process():
     message = async_to_sync(scenario)()
     assert message["event"]["type"] == "message.created"
     assert message["event"]["id"] > 0
+
+
+def test_send_now_rollback_unsafe_gives_up_quickly_on_a_frozen_redis(own_redis, caplog):
+    """The request that raised the event must not hang on the channel layer."""
+    from channels.layers import channel_layers
+    from django.test import override_settings
+
+    from config.settings import redis_channel_layer
+    from helpdesk.core import outage_log
+    from helpdesk.core.realtime import send_now_rollback_unsafe
+
+    outage_log._last.clear()
+    with override_settings(CHANNEL_LAYERS={"default": redis_channel_layer(own_redis.url)}):
+        channel_layers.backends.clear()
+        try:
+            own_redis.freeze()
+            timings = []
+            for event_id in (1, 2, 3):
+                started = time.monotonic()
+                event = {"type": "conversation.updated", "id": event_id}
+                send_now_rollback_unsafe("inbox.1", event)
+                timings.append(time.monotonic() - started)
+        finally:
+            own_redis.thaw()
+            channel_layers.backends.clear()
+    assert timings[0] < 1.5
+    assert max(timings[1:]) < 0.1  # not asked again right after a failure
+    assert [r.name for r in caplog.records if r.levelname == "WARNING"].count(
+        "helpdesk.core.realtime"
+    ) == 1
