@@ -30,10 +30,16 @@ def started(**kwargs) -> Conversation:
     return Conversation.objects.get(pk=conversation.pk)
 
 
-def test_breach_schedule_is_created_by_migration():
-    schedule = Schedule.objects.get(name="relay.sla_check_deadlines")
-    assert schedule.func == "helpdesk.sla.tasks.check_deadlines"
-    assert schedule.minutes == 1 and schedule.repeats == -1
+def test_breach_schedules_check_every_half_minute():
+    """Two one-minute schedules, 30 s apart: django-q2 looks for due schedules every 30 s, so
+    every pass runs a check and a deadline waits about 30 s at most to be recorded."""
+    first = Schedule.objects.get(name="relay.sla_check_deadlines")
+    second = Schedule.objects.get(name="relay.sla_check_deadlines_half")
+    for schedule in (first, second):
+        assert schedule.func == "helpdesk.sla.tasks.check_deadlines"
+        assert schedule.minutes == 1 and schedule.repeats == -1
+    offset = (second.next_run - first.next_run).total_seconds() % 60
+    assert 25 <= offset <= 35
 
 
 def test_check_deadlines_records_warning_once_and_advances_to_the_deadline(agent, events):

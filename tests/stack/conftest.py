@@ -68,6 +68,8 @@ def start_running(**env: str) -> Iterator[Running]:
         twilio.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def running() -> Iterator[Running]:
+    """One stack shared by the tier's tests (they use their own senders and conversations);
+    a test that needs other settings starts its own with `start_running(**env)`."""
     yield from start_running()
