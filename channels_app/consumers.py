@@ -224,6 +224,11 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         if self.cursor.given(event.get("id")):  # not if a ping's catch-up sent it first
             await self.send_json(event)
 
+    async def relay_events(self, message: dict[str, Any]) -> None:
+        """A batch writer's events for one group, in order (`broadcast_many_on_commit`)."""
+        for event in message["events"]:
+            await self.relay_event({"event": event})
+
     async def relay_presence(self, message: dict[str, Any]) -> None:
         event = message["event"]
         if event.get("sender") == self.channel_name:

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from channels_app.ingest.handlers import Unprocessable, handler_for
+from channels_app.ingest.handlers import Unprocessable, batch_handler_for, handler_for
 from channels_app.models import RawInbound, RawInboundState
 from helpdesk.inboxes.models import Channel
 
@@ -77,7 +77,10 @@ def _fail(row: RawInbound, exc: BaseException, *, now: datetime) -> None:
 
 def ingest_process_batch(*, limit: int = BATCH_SIZE) -> int:
     """Claim and process up to `limit` pending rows in one transaction. Returns how many rows
-    were claimed (processed, retried or parked); 0 when nothing is due."""
+    were claimed (processed, retried or parked); 0 when nothing is due.
+
+    Rows of a kind with a batch handler go through it together (in a savepoint); if that
+    fails, and for other kinds, each row runs in a savepoint of its own."""
     with transaction.atomic():
         rows = _claim(limit)
         if not rows:
@@ -85,19 +88,39 @@ def ingest_process_batch(*, limit: int = BATCH_SIZE) -> int:
         channels = Channel.objects.in_bulk({row.channel_id for row in rows})
         now = timezone.now()
         done: list[int] = []
+        by_kind: dict[str, list[RawInbound]] = {}
         for row in rows:
-            try:
-                with transaction.atomic():
-                    handler_for(row.kind)(row, channels[row.channel_id])
-            except Exception as exc:  # one poison row must not block the batch
-                _fail(row, exc, now=now)
-            else:
-                done.append(row.pk)
+            by_kind.setdefault(row.kind, []).append(row)
+        for kind, kind_rows in by_kind.items():
+            if len(kind_rows) > 1 and _process_together(kind, kind_rows, channels):
+                done.extend(row.pk for row in kind_rows)
+                continue
+            for row in kind_rows:
+                try:
+                    with transaction.atomic():
+                        handler_for(row.kind)(row, channels[row.channel_id])
+                except Exception as exc:  # one poison row must not block the batch
+                    _fail(row, exc, now=now)
+                else:
+                    done.append(row.pk)
         if done:
             RawInbound.objects.filter(pk__in=done).update(
                 state=RawInboundState.DONE, processed_at=now, last_error=""
             )
         return len(rows)
+
+
+def _process_together(kind: str, rows: list[RawInbound], channels: dict[int, Channel]) -> bool:
+    handler = batch_handler_for(kind)
+    if handler is None:
+        return False
+    try:
+        with transaction.atomic():
+            handler(rows, channels)
+    except Exception as exc:
+        logger.info("ingest: a batch of %s %s rows failed (%s); row by row", len(rows), kind, exc)
+        return False
+    return True
 
 
 def ingest_drain(*, limit: int = BATCH_SIZE, max_batches: int = 1000) -> int:

@@ -311,6 +311,11 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             return  # a ping's catch-up sent it first
         await self._deliver(event)
 
+    async def relay_events(self, message: dict[str, Any]) -> None:
+        """A batch writer's events for one group, in order (`broadcast_many_on_commit`)."""
+        for event in message.get("events") or []:
+            await self.relay_event({"event": event})
+
     async def _deliver(self, event: dict[str, Any]) -> None:
         if event.get("type") not in ("message.created", "message.updated"):
             return

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.core.errors import IllegalTransition
@@ -98,7 +99,8 @@ class Conversation(models.Model):
     custom_attributes = models.JSONField(_("custom attributes"), default=dict, blank=True)
     snoozed_until = models.DateTimeField(_("snoozed until"), null=True, blank=True)
 
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # When the customer wrote (webhooks: when we accepted it, not when it was processed).
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     last_activity_at = models.DateTimeField(_("last activity"), db_index=True)
     last_inbound_at = models.DateTimeField(_("last customer message"), null=True, blank=True)
@@ -266,7 +268,8 @@ class Message(models.Model):
     error_code = models.CharField(max_length=20, blank=True)
     error_message = models.CharField(max_length=500, blank=True)
     status_updated_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Inbound webhooks: when we accepted it, so a processing backlog never shifts the timeline.
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     # PostgreSQL only: the words of `text` for inbox search, kept by a database trigger (in
     # the `simple` configuration and the customer's language) and GIN-indexed. Empty on
     # SQLite, where search falls back to substring matching.

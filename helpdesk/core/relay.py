@@ -18,6 +18,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.utils import timezone
 
 from helpdesk.core.models import RealtimeEvent
@@ -45,18 +46,31 @@ def _remember(event_id: int) -> bool:
 
 def deliver_local(group: str, payload: dict[str, Any]) -> None:
     """Send an event raised in this process to this process's layer (after commit)."""
-    if not _remember(payload["id"]):
+    deliver_local_many([(group, payload)])
+
+
+def deliver_local_many(events: list[tuple[str, dict[str, Any]]]) -> None:
+    """Send events raised in this process to its own sockets, in order, in one hop.
+
+    Management commands (the worker, the ingest process) serve no sockets: nothing to send
+    to, so they skip it. Their events reach browsers through the web process's relay."""
+    if settings.MANAGEMENT_COMMAND not in ("", "runserver"):
         return
+    fresh = [(group, payload) for group, payload in events if _remember(payload["id"])]
     layer = get_channel_layer()
-    if layer is None:
+    if not fresh or layer is None:
         return
-    message = {"type": "relay.event", "event": payload}
+
+    async def send_all() -> None:
+        for group, payload in fresh:
+            await layer.group_send(group, {"type": "relay.event", "event": payload})
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        async_to_sync(layer.group_send)(group, message)
+        async_to_sync(send_all)()
     else:  # called from async code: schedule without blocking the loop
-        future = asyncio.ensure_future(layer.group_send(group, message))
+        future = asyncio.ensure_future(send_all())
         _pending_sends.add(future)
         future.add_done_callback(_pending_sends.discard)
 

@@ -40,10 +40,12 @@ RESOLUTION = str(SLATarget.RESOLUTION)
 logger = logging.getLogger(__name__)
 
 
-def _save(conversation: Conversation, at: datetime) -> None:
+def _save(conversation: Conversation, at: datetime, *, save: bool = True) -> None:
+    """Bring the deadline columns in line with the clock; write them unless the caller saves
+    the conversation itself (a batch writes each conversation once)."""
     clock.sync_fields(conversation, at=at)
     warn_if_unscheduled(conversation)
-    if conversation.pk is not None:
+    if save and conversation.pk is not None:
         conversation.save(update_fields=clock.SLA_FIELDS)
 
 
@@ -102,19 +104,35 @@ def _start_missing(conversation: Conversation, policies: PolicySet, at: datetime
             clock.start(conversation, name, targets[name], at=at, paused=paused)
 
 
-def sla_on_conversation_created(*, conversation: Conversation, at: datetime) -> None:
-    policies = load_policies()
+# The inbound seams take `policies` (loaded once per batch) and `save=False` from batch writers,
+# which then write each conversation once with every changed column.
+
+
+def sla_on_conversation_created(
+    *,
+    conversation: Conversation,
+    at: datetime,
+    policies: PolicySet | None = None,
+    save: bool = True,
+) -> None:
+    policies = load_policies() if policies is None else policies
     if not policies:
         return
     conversation.sla_policy = policies.for_conversation(conversation)
     if conversation.sla_policy is None:
         return
     _start_missing(conversation, policies, at)
-    _save(conversation, at)
+    _save(conversation, at, save=save)
 
 
-def sla_on_customer_message(*, conversation: Conversation, at: datetime) -> None:
-    policies = load_policies()
+def sla_on_customer_message(
+    *,
+    conversation: Conversation,
+    at: datetime,
+    policies: PolicySet | None = None,
+    save: bool = True,
+) -> None:
+    policies = load_policies() if policies is None else policies
     if not policies:
         return
     if conversation.sla_policy_id is None:
@@ -127,7 +145,7 @@ def sla_on_customer_message(*, conversation: Conversation, at: datetime) -> None
     waiting_for_first = conversation.first_response_at is None or FIRST in running
     if not waiting_for_first and NEXT not in running and NEXT in targets:
         clock.start(conversation, NEXT, targets[NEXT], at=at, paused=clock.is_paused(conversation))
-    _save(conversation, at)
+    _save(conversation, at, save=save)
 
 
 def sla_on_agent_reply(*, conversation: Conversation, at: datetime) -> None:
@@ -144,12 +162,18 @@ def sla_on_agent_reply(*, conversation: Conversation, at: datetime) -> None:
 
 
 def sla_on_status_changed(
-    *, conversation: Conversation, old_status: str, new_status: str, at: datetime
+    *,
+    conversation: Conversation,
+    old_status: str,
+    new_status: str,
+    at: datetime,
+    policies: PolicySet | None = None,
+    save: bool = True,
 ) -> None:
     running = clock.entries(conversation)
     if not running and conversation.sla_policy_id is None:
         return
-    policies = load_policies()
+    policies = load_policies() if policies is None else policies
     targets = policies.targets(policies.by_id.get(conversation.sla_policy_id))
     paused = clock.PAUSED_STATUSES
     if new_status == ConversationStatus.RESOLVED:
@@ -169,7 +193,7 @@ def sla_on_status_changed(
                 del running[name]
         if old_status == ConversationStatus.RESOLVED:
             _start_missing(conversation, policies, at)
-    _save(conversation, at)
+    _save(conversation, at, save=save)
 
 
 def sla_on_attributes_changed(*, conversation: Conversation, at: datetime) -> None:

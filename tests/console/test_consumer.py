@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.utils import timezone
 
 from channels_app.consumers import ConsoleConsumer
 from helpdesk.conversations.services import message_receive_inbound
@@ -289,3 +290,55 @@ def test_console_consumer_closes_once_the_session_has_ended(agent, client):
     pong, closed = run(scenario)
     assert pong == "pong"
     assert closed == {"type": "websocket.close", "code": 4401}
+
+
+def test_console_consumer_gets_a_batch_writers_events_in_order(agent):
+    """The ingest process writes many messages at once and publishes each group's events in one
+    message (`broadcast_many_on_commit`); a console receives each event as its own frame, in
+    order, once."""
+    from helpdesk.conversations.services.inbound_batch import (
+        BatchItem,
+        messages_receive_inbound_batch,
+    )
+    from helpdesk.core.realtime import send_many_now_rollback_unsafe
+
+    channel = factories.ChannelFactory()
+
+    async def scenario() -> list[dict]:
+        communicator = await connect(agent)
+
+        def write() -> list[int]:
+            items = [
+                BatchItem(
+                    channel=channel,
+                    inbound=InboundMessage(
+                        identity_kind="email",
+                        identity_address=f"b{n}@example.test",
+                        text=f"batch {n}",
+                        external_id=f"batch-{n}",
+                    ),
+                    at=timezone.now(),
+                )
+                for n in range(3)
+            ]
+            results = messages_receive_inbound_batch(items=items)
+            events = RealtimeEvent.objects.filter(group=inbox_group(channel.pk)).order_by("id")
+            payloads = [{**e.payload, "id": e.pk} for e in events]
+            # As the ingest process publishes with Redis: one message for the group. Sent twice:
+            # a repeat (a ping's catch-up, a relay) must not show an event twice.
+            send_many_now_rollback_unsafe({inbox_group(channel.pk): payloads})
+            send_many_now_rollback_unsafe({inbox_group(channel.pk): payloads})
+            return [r.message.pk for r in results]
+
+        message_ids = await sync_to_async(write)()
+        frames = []
+        while not await communicator.receive_nothing(timeout=1):
+            frames.append(await communicator.receive_json_from())
+        await communicator.disconnect()
+        created = [f["message_id"] for f in frames if f["type"] == "message.created"]
+        assert created == message_ids
+        return frames
+
+    frames = run(scenario)
+    ids = [f["id"] for f in frames if "id" in f]
+    assert ids == sorted(set(ids))

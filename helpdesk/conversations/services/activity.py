@@ -3,6 +3,7 @@ reader's language (see `templatetags`), with an English `text` for exports and l
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -23,8 +24,10 @@ def activity_record(
     event: str,
     text: str,
     by: AbstractBaseUser | None = None,
+    at: datetime | None = None,
     **details: Any,
 ) -> Message:
+    """One line on the timeline (at `at`, default now), announced to the inbox."""
     message = Message.objects.create(
         conversation=conversation,
         channel_id=conversation.channel_id,
@@ -34,6 +37,7 @@ def activity_record(
         sender_user=by,
         text=text,
         content_attributes={"event": event, **details},
+        **({"created_at": at} if at is not None else {}),
     )
     broadcast_message(message)
     return message

@@ -32,6 +32,7 @@ from helpdesk.customers.models import Customer
 from helpdesk.customers.services import customer_get_or_create_by_identity
 from helpdesk.inboxes.models import Channel
 from helpdesk.sla import timers
+from helpdesk.sla.policies import PolicySet
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +86,11 @@ def _existing(channel: Channel, external_id: str | None) -> Message | None:
 
 
 def message_receive_inbound(
-    *, channel: Channel, inbound: InboundMessage, new_conversation: bool = False
+    *,
+    channel: Channel,
+    inbound: InboundMessage,
+    new_conversation: bool = False,
+    at: datetime | None = None,
 ) -> InboundResult:
     """Store a customer message: find or create the customer by identity, continue or reopen
     their conversation on this channel or start one, and record attachments.
@@ -93,6 +98,9 @@ def message_receive_inbound(
     `new_conversation=True` (the customer asked for a fresh thread, e.g. the widget's "New
     conversation") always starts a conversation instead of continuing the open one; it cannot
     be combined with `inbound.conversation_id`.
+
+    `at` is when the customer wrote (a stored webhook's acceptance time); default now. The
+    message, the conversation's activity and the SLA clocks take that time.
 
     Idempotent on (channel, external_id): a repeat returns the stored message with
     `created=False`, also when two deliveries race (the unique constraint decides), so a retried
@@ -111,7 +119,7 @@ def message_receive_inbound(
         try:
             with transaction.atomic():
                 return _receive(
-                    channel=channel, inbound=inbound, new_conversation=new_conversation
+                    channel=channel, inbound=inbound, new_conversation=new_conversation, at=at
                 )
         except IntegrityError:
             existing = _existing(channel, inbound.external_id)
@@ -162,13 +170,21 @@ def _conversation_for(
         channel=channel,
         team=channel.default_team,
         subject=inbound.subject[:255],
+        created_at=now,
         last_activity_at=now,
     )
     return conversation, True
 
 
-def _wake(conversation: Conversation, *, now: datetime) -> None:
-    """A customer message brings a pending, snoozed or resolved conversation back to open."""
+def _wake(
+    conversation: Conversation,
+    *,
+    now: datetime,
+    policies: PolicySet | None = None,
+    save: bool = True,
+) -> None:
+    """A customer message brings a pending, snoozed or resolved conversation back to open.
+    Batch writers pass the batch's `policies` and `save=False` (they save once)."""
     old = conversation.status
     if old == ConversationStatus.OPEN:
         return
@@ -180,17 +196,23 @@ def _wake(conversation: Conversation, *, now: datetime) -> None:
             conversation=conversation,
             event="reopened_by_customer",
             text="Reopened by a customer message",
+            at=now,
             old_status=old,
         )
     timers.sla_on_status_changed(
-        conversation=conversation, old_status=old, new_status="open", at=now
+        conversation=conversation,
+        old_status=old,
+        new_status="open",
+        at=now,
+        policies=policies,
+        save=save,
     )
 
 
 def _receive(
-    *, channel: Channel, inbound: InboundMessage, new_conversation: bool
+    *, channel: Channel, inbound: InboundMessage, new_conversation: bool, at: datetime | None
 ) -> InboundResult:
-    now = timezone.now()
+    now = at or timezone.now()
     customer = _resolve_customer(inbound)
     # Serialize inbound handling per customer so two messages never open two conversations.
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
@@ -219,10 +241,11 @@ def _receive(
         text=inbound.text,
         external_id=inbound.external_id or None,
         content_attributes=inbound.content_attributes,
+        created_at=now,
     )
     for item in inbound.attachments:
         _store_attachment(message, item)
-    conversation.last_activity_at = now
+    conversation.last_activity_at = max(conversation.last_activity_at, now)
     conversation.last_inbound_at = now
     conversation.last_inbound_message_id = message.pk
     if conversation.waiting_since is None:
