@@ -4,6 +4,7 @@ scratch database in, and redis-server to start its own Redis)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ import pytest
 from tests.stack.clients import Console
 from tests.stack.harness import Stack
 from tests.support.fake_twilio import FakeTwilio
-from tests.support.loadgen import Target
+from tests.support.loadgen import Senders, Target, open_loop
 
 ACCOUNT_SID = "AC0123456789abcdef0123456789abcdef"
 AUTH_TOKEN = "stack-auth-token-0123456789"
@@ -30,6 +31,7 @@ class Running:
     twilio: FakeTwilio
     channel_id: int
     channel_public_id: str
+    sla_sid: str = ""  # a message whose one-minute SLA runs while the other tests do
 
     def target(self) -> Target:
         return Target(
@@ -63,9 +65,42 @@ def start_running(**env: str) -> Iterator[Running]:
                 stdin=AGENT[1] + "\n",
             )
             public_id = made["inbound_url"].rstrip("/").split("/")[-2]
-            yield Running(stack, twilio, int(made["id"]), public_id)
+            running = Running(stack, twilio, int(made["id"]), public_id)
+            running.sla_sid = _start_sla_probe(running)
+            yield running
     finally:
         twilio.stop()
+
+
+def _start_sla_probe(running: Running) -> str:
+    """A channel whose SLA rule gives a one-minute first response, and one customer message on
+    it, sent as the stack starts: the breach test checks the running worker caught the breach
+    once and in time, without the tier waiting a minute just for it."""
+    stack = running.stack
+    made = json.loads(
+        stack.manage(
+            "create_channel", "twilio-sms", "--name", "Stack SLA probe",
+            "--account-sid", ACCOUNT_SID, "--auth-token", AUTH_TOKEN,
+            "--sender", "+15005550007",
+        )
+    )
+    stack.shell(
+        "from helpdesk.sla.models import SLAPolicy, SLARule; "
+        "p = SLAPolicy.objects.create(name='Stack one minute', first_response_minutes=1, "
+        "warn_percent=50); "
+        f"SLARule.objects.create(policy=p, position=0, channel_id={int(made['id'])})"
+    )
+    probe = Target(
+        base_url=stack.url,
+        public_base_url=stack.url,
+        channel_public_id=made["inbound_url"].rstrip("/").split("/")[-2],
+        auth_token=AUTH_TOKEN,
+        account_sid=ACCOUNT_SID,
+        to="+15005550007",
+    )
+    (shot,) = asyncio.run(open_loop(probe, count=1, rate=1, senders=Senders(1, "+4793")))
+    assert shot.status == 200, shot
+    return shot.sid
 
 
 @pytest.fixture(scope="session")

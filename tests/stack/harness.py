@@ -143,18 +143,19 @@ class Stack:
         process.wait(timeout=30)
 
     def stop_all(self) -> None:
-        for name in list(self.processes):
-            process = self.processes[name]
+        """SIGTERM to each process (as a supervisor stops it: django-q's cluster shuts its
+        children down itself; a SIGTERM to all of them at once leaves it hanging), then
+        SIGKILL to whatever of its group is left."""
+        for process in self.processes.values():
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
+                os.kill(process.pid, signal.SIGTERM)
         for name in list(self.processes):
             process = self.processes.pop(name)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
         self.redis_stop()
 
     def redis_start(self) -> None:
