@@ -15,12 +15,18 @@ from django.conf import settings  # noqa: E402
 
 from channels_app.ingest.asgi import accept_webhooks  # noqa: E402
 from channels_app.routing import websocket_urlpatterns  # noqa: E402
-from helpdesk.core.asgi_limits import limit_request_body  # noqa: E402
+from helpdesk.core.asgi_limits import limit_concurrency, limit_request_body  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": accept_webhooks(
-            limit_request_body(django_asgi_app, max_bytes=lambda: settings.REQUEST_BODY_MAX_BYTES)
+            limit_concurrency(
+                limit_request_body(
+                    django_asgi_app, max_bytes=lambda: settings.REQUEST_BODY_MAX_BYTES
+                ),
+                max_concurrent=lambda: settings.WEB_MAX_CONCURRENT_REQUESTS,
+                max_wait=lambda: settings.WEB_QUEUE_TIMEOUT,
+            )
         ),
         "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
     }

@@ -152,6 +152,10 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["CONN_MAX_AGE"] = 300
     _db["CONN_HEALTH_CHECKS"] = True
 DATABASE_IS_POSTGRES = _db["ENGINE"] == "django.db.backends.postgresql"
+# Django requests one web process runs at once (each in a thread, each may hold a database
+# connection): the pool's size. The rest wait up to WEB_QUEUE_TIMEOUT seconds, then get 503.
+WEB_MAX_CONCURRENT_REQUESTS = int(os.environ.get("WEB_MAX_CONCURRENT_REQUESTS", DB_POOL_MAX))
+WEB_QUEUE_TIMEOUT = float(os.environ.get("WEB_QUEUE_TIMEOUT", "2"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

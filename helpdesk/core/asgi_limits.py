@@ -83,3 +83,54 @@ def limit_request_body(app: ASGIApp, *, max_bytes: Callable[[], int]) -> ASGIApp
             await _refuse(send, limit)
 
     return limited
+
+
+async def _busy(send: Send) -> None:
+    body = json.dumps(
+        {"error": "The server is busy. Please try again in a moment.", "code": "busy"}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"retry-after", b"1"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def limit_concurrency(
+    app: ASGIApp, *, max_concurrent: Callable[[], int], max_wait: Callable[[], float]
+) -> ASGIApp:
+    """At most `max_concurrent` HTTP requests inside `app` at once; the next ones wait up to
+    `max_wait` seconds for a turn, then get 503 with Retry-After.
+
+    Django runs each request of the ASGI server in a thread of its own, and each may need a
+    database connection: without a bound, a burst starts hundreds of threads that queue for the
+    pool and time out after seconds with a 500. Bounded to the pool's size, they queue here
+    instead, cheaply, and an overload is answered fast and honestly."""
+    semaphore: asyncio.Semaphore | None = None
+
+    async def limited(scope: Scope, receive: Receive, send: Send) -> None:
+        nonlocal semaphore
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        if semaphore is None:
+            semaphore = asyncio.Semaphore(max_concurrent())
+        try:
+            async with asyncio.timeout(max_wait()):
+                await semaphore.acquire()
+        except TimeoutError:
+            await _busy(send)
+            return
+        try:
+            await app(scope, receive, send)
+        finally:
+            semaphore.release()
+
+    return limited
