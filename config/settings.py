@@ -12,8 +12,8 @@ Switches (all optional):
                     (default one week; anonymous visitor tokens live 400 days).
   Q_TIMEOUT / Q_RETRY  seconds a job may run before the worker kills it (default 60), and
                     before an unacknowledged job is handed out again (default 90; > Q_TIMEOUT).
-  TWILIO_STALE_AFTER_SECONDS  age at which the sweeper takes a Twilio send claim as dead
-                    (default Q_TIMEOUT + 30; at least Q_TIMEOUT + 5).
+  TWILIO_STALE_AFTER_SECONDS  age at which a Twilio send claim is certainly dead and is
+                    reconciled with Twilio (default Q_TIMEOUT + 30; at least Q_TIMEOUT + 5).
 """
 
 from __future__ import annotations
@@ -321,8 +321,9 @@ TWILIO_API_BASE_URL = os.environ.get(
     "TWILIO_API_BASE_URL", "http://127.0.0.1:9" if TESTING else "https://api.twilio.com"
 ).rstrip("/")
 # A send claim older than this belongs to a job that is certainly dead (killed at Q_TIMEOUT +
-# Q_KILL_BUFFER at the latest); only then does the sweeper act on it. The margin over
-# Q_TIMEOUT also gives a request the dying worker had already written time to reach Twilio.
+# Q_KILL_BUFFER at the latest); only then is it reconciled with Twilio and, if Twilio has no
+# such message, sent again (channels_app/twilio/reconcile.py). The margin over Q_TIMEOUT also
+# gives a request the dying worker had already written time to reach Twilio's list.
 TWILIO_STALE_AFTER_SECONDS = float(
     os.environ.get("TWILIO_STALE_AFTER_SECONDS", str(Q_TIMEOUT + 30))
 )
