@@ -37,7 +37,15 @@ class TwilioStatusEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(OutboundAttempt)
 class OutboundAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["message", "state", "attempts", "provider_sid", "last_error", "updated_at"]
+    list_display = [
+        "message",
+        "state",
+        "attempts",
+        "reconciliations",
+        "provider_sid",
+        "last_error",
+        "updated_at",
+    ]
     list_filter = ["state"]
     search_fields = ["provider_sid"]
     raw_id_fields = ["message"]

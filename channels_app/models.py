@@ -117,7 +117,9 @@ class OutboundAttempt(models.Model):
     """One row per outbound message handed to Twilio: the claim that makes a send happen once.
 
     A job creates the row (unique per message) before calling Twilio; a second job finds it and
-    does nothing. `waiting` rows are re-claimed only by the scheduled retry.
+    does nothing. `waiting` rows are re-claimed only by the scheduled retry. A `claimed` row
+    older than the stale age is taken over by reconciliation (`channels_app.twilio.reconcile`),
+    which counts its take-overs in `reconciliations`.
     """
 
     message = models.OneToOneField(
@@ -129,6 +131,7 @@ class OutboundAttempt(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     provider_sid = models.CharField(max_length=64, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
+    reconciliations = models.PositiveSmallIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -10,6 +10,10 @@ Switches (all optional):
   TWILIO_API_BASE_URL  Twilio's API origin; tests point it at a local fake server.
   WIDGET_VERIFIED_TOKEN_MAX_AGE  seconds a widget token for a shop-verified customer lives
                     (default one week; anonymous visitor tokens live 400 days).
+  Q_TIMEOUT / Q_RETRY  seconds a job may run before the worker kills it (default 60), and
+                    before an unacknowledged job is handed out again (default 90; > Q_TIMEOUT).
+  TWILIO_STALE_AFTER_SECONDS  age at which a Twilio send claim is certainly dead and is
+                    reconciled with Twilio (default Q_TIMEOUT + 30; at least Q_TIMEOUT + 5).
 """
 
 from __future__ import annotations
@@ -195,6 +199,14 @@ else:
 
 # --- Background jobs (django-q2) -----------------------------------------------------------
 Q_LOG_LEVEL = os.environ.get("Q_LOG_LEVEL", "WARNING").upper()
+# django-q2 raises in a job at Q_TIMEOUT seconds, and its guard kills the worker process 3 s
+# later (checked every 0.5 s): no job outlives Q_TIMEOUT + Q_KILL_BUFFER. An unacknowledged
+# job (its worker died) is handed out again after Q_RETRY seconds.
+Q_TIMEOUT = int(os.environ.get("Q_TIMEOUT", "60"))
+Q_RETRY = int(os.environ.get("Q_RETRY", "90"))
+Q_KILL_BUFFER = 5
+if Q_TIMEOUT <= 0 or Q_RETRY <= Q_TIMEOUT:
+    raise ImproperlyConfigured("Q_RETRY must be larger than Q_TIMEOUT (both in seconds, > 0).")
 # The ORM broker gives delivery receipts (a task stays queued until a worker acknowledges it)
 # and shares the database's durability, with or without Redis.
 Q_CLUSTER = {
@@ -204,8 +216,8 @@ Q_CLUSTER = {
     # INFO logs every task (twice a second with the schedules); failures are WARNING and up.
     # django-q2 applies this only to a logger without handlers: LOGGING sets it too (below).
     "log_level": Q_LOG_LEVEL,
-    "timeout": 60,
-    "retry": 90,
+    "timeout": Q_TIMEOUT,
+    "retry": Q_RETRY,
     "max_attempts": 5,
     "ack_failures": True,
     "catch_up": False,
@@ -312,6 +324,18 @@ TWILIO_API_BASE_URL = os.environ.get(
     # Under tests nothing may reach the internet: an unset base URL refuses at once.
     "TWILIO_API_BASE_URL", "http://127.0.0.1:9" if TESTING else "https://api.twilio.com"
 ).rstrip("/")
+# A send claim older than this belongs to a job that is certainly dead (killed at Q_TIMEOUT +
+# Q_KILL_BUFFER at the latest); only then is it reconciled with Twilio and, if Twilio has no
+# such message, sent again (channels_app/twilio/reconcile.py). The margin over Q_TIMEOUT also
+# gives a request the dying worker had already written time to reach Twilio's list.
+TWILIO_STALE_AFTER_SECONDS = float(
+    os.environ.get("TWILIO_STALE_AFTER_SECONDS", str(Q_TIMEOUT + 30))
+)
+if TWILIO_STALE_AFTER_SECONDS < Q_TIMEOUT + Q_KILL_BUFFER:
+    raise ImproperlyConfigured(
+        f"TWILIO_STALE_AFTER_SECONDS must be at least Q_TIMEOUT + {Q_KILL_BUFFER} seconds: a "
+        "younger claim may belong to a job that is still sending."
+    )
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],

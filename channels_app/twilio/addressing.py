@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from django.conf import settings
 
@@ -15,22 +16,21 @@ from helpdesk.customers.models import ContactIdentity, IdentityKind
 FROM_ATTRIBUTE = "from"
 
 
-def recipient(message: Message) -> str:
+def recipient(message: Message, *, as_of: datetime | None = None) -> str:
     """The address the customer last wrote from on this channel (a merged customer can have
-    several numbers). Without such a message (older data, an agent-started conversation): the
-    newest WhatsApp id on WhatsApp, else the newest phone number, and the other way on SMS."""
+    several numbers); with `as_of`, the one they had last written from at that time. Without
+    such a message (older data, an agent-started conversation): the newest WhatsApp id on
+    WhatsApp, else the newest phone number, and the other way on SMS."""
     channel = message.channel
-    last_from = (
-        Message.objects.filter(
-            channel_id=channel.pk,
-            conversation__customer_id=message.conversation.customer_id,
-            direction=MessageDirection.INBOUND,
-            content_attributes__has_key=FROM_ATTRIBUTE,
-        )
-        .order_by("-pk")
-        .values_list("content_attributes", flat=True)
-        .first()
+    inbound = Message.objects.filter(
+        channel_id=channel.pk,
+        conversation__customer_id=message.conversation.customer_id,
+        direction=MessageDirection.INBOUND,
+        content_attributes__has_key=FROM_ATTRIBUTE,
     )
+    if as_of is not None:
+        inbound = inbound.filter(created_at__lte=as_of)
+    last_from = inbound.order_by("-pk").values_list("content_attributes", flat=True).first()
     if last_from and last_from.get(FROM_ATTRIBUTE):
         return config.with_prefix(channel, str(last_from[FROM_ATTRIBUTE]))
     order = [IdentityKind.PHONE, IdentityKind.WHATSAPP]
@@ -39,6 +39,8 @@ def recipient(message: Message) -> str:
     identities = ContactIdentity.objects.filter(
         customer_id=message.conversation.customer_id, kind__in=order
     ).order_by("-created_at", "-pk")
+    if as_of is not None:
+        identities = identities.filter(created_at__lte=as_of)
     addresses: dict[str, str] = {}
     for kind, address in identities.values_list("kind", "address"):
         addresses.setdefault(kind, address)

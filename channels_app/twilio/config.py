@@ -24,7 +24,9 @@ class Tunables:
     retry_delays: tuple[float, ...]  # backoff before retry n (429 / connection refused)
     media_retry_delays: tuple[float, ...]  # short waits when provider media is not there yet
     send_rate_per_second: float  # default per-sender rate, a channel setting overrides it
-    stale_after_seconds: float  # when the sweeper treats a claim or a pending message as lost
+    # when a claim's job is certainly dead (past the job timeout) and a pending message lost;
+    # settings derive it from Q_TIMEOUT
+    stale_after_seconds: float
     rate_wait_inline_seconds: float  # a rate-limit wait up to this is slept in the worker
     media_deadline_seconds: float  # one media fetch gives up after this (below the job timeout)
     media_stale_seconds: float  # when the sweeper fails an attachment still "fetching"
@@ -36,7 +38,7 @@ def tunables() -> Tunables:
         retry_delays=tuple(getattr(settings, "TWILIO_RETRY_DELAYS", (5, 30, 120, 600))),
         media_retry_delays=tuple(getattr(settings, "TWILIO_MEDIA_RETRY_DELAYS", (1, 2, 4))),
         send_rate_per_second=float(getattr(settings, "TWILIO_SEND_RATE_PER_SECOND", 10)),
-        stale_after_seconds=float(getattr(settings, "TWILIO_STALE_AFTER_SECONDS", 300)),
+        stale_after_seconds=float(settings.TWILIO_STALE_AFTER_SECONDS),
         rate_wait_inline_seconds=float(getattr(settings, "TWILIO_RATE_WAIT_INLINE_SECONDS", 2)),
         media_deadline_seconds=float(getattr(settings, "TWILIO_MEDIA_DEADLINE_SECONDS", 45)),
         media_stale_seconds=float(getattr(settings, "TWILIO_MEDIA_STALE_SECONDS", 600)),

@@ -1,4 +1,4 @@
-"""Outbound delivery through Twilio: claim, send once, retry only when nothing was sent.
+"""Outbound delivery through Twilio: claim, send once, put right what we could not see.
 
 Guarantees:
 - **Once.** Before calling Twilio a job claims the message by creating its `OutboundAttempt`
@@ -11,14 +11,18 @@ Guarantees:
   asks; a longer one goes through a django-q schedule (which runs about every 30 s).
 - **Retries only when safe.** HTTP 429 / error 20429 and failures to connect (the request never
   left) are retried with backoff through a django-q schedule.
-- **No blind retry after an ambiguous answer.** A timeout after the request was sent, a dropped
-  connection or a 5xx may or may not have created the message at Twilio. The Messages API has no
-  idempotency key, so we fail the message visibly with code `ambiguous` (a killed worker's claim
-  becomes `interrupted` in the sweeper) and never re-send. Each send names our message in its
-  StatusCallback URL, so if Twilio did create it, its first status callback links the SID and
-  replaces the provisional failure with the real status (`status.py`).
+- **No blind retry after an unknown outcome.** A timeout after the request was sent, a dropped
+  connection or a 5xx may or may not have created the message at Twilio, and so may a worker
+  killed mid-send (SIGKILL, the job timeout). The Messages API has no idempotency key, so
+  nothing is sent again at once: the claim stays open and the message `pending`. Once the claim
+  is older than the stale age (past the job timeout, so its job is certainly dead) the sweeper
+  hands it to `reconcile`, which asks Twilio's Messages list whether the message exists: found
+  -> its SID is linked as a send that succeeded; not found -> sent again under a fresh claim;
+  undecidable -> failed visibly with `interrupted`. Each send names our message in its
+  StatusCallback URL, so a status callback that comes first links the SID (`status.py`).
+  `reconcile`'s docstring states what "exactly once" rests on.
 - **Recorded atomically.** The attempt's outcome and the message's status change in one
-  transaction; a crash leaves the claim open for the sweeper, never a half-recorded send.
+  transaction; a crash leaves the claim open for reconciliation, never a half-recorded send.
 - **Permanent errors** (21610, 21211, 63016, …) fail the message with the code and a readable
   reason; 21610 also records the customer's opt-out.
 """
@@ -70,6 +74,14 @@ class _Fail(Exception):
         self.reason = reason
 
 
+class _Unknown(Exception):
+    """The request may have reached Twilio, but we did not see its answer."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
 def attempt_claim(*, message_id: int, retry: bool = False) -> OutboundAttempt | None:
     """Claim a pending message for one send. None when another job has it, it is done, or an
     earlier reply of its conversation is unsent (then it is parked until that one leaves).
@@ -112,31 +124,46 @@ def deliver(message: Message, *, retry: bool = False) -> None:
     attempt = attempt_claim(message_id=message.pk, retry=retry)
     if attempt is None:
         return
-    message = Message.objects.select_related("channel", "conversation__channel").get(pk=message.pk)
+    send_claimed(attempt)
+
+
+def send_claimed(attempt: OutboundAttempt) -> None:
+    """POST the message of a claim this job holds, once, and record what Twilio answered."""
+    message = Message.objects.select_related("channel", "conversation__channel").get(
+        pk=attempt.message_id
+    )
     try:
         sid, twilio_status = _send(message)
     except _Retry as retry_exc:
         _schedule_retry(attempt, retry_exc)
     except _Fail as fail:
         attempt_record_failure(attempt=attempt, code=fail.code, reason=fail.reason)
+    except _Unknown as unknown:
+        attempt_record_unknown(attempt=attempt, code=unknown.code)
     else:
         attempt_record_sent(attempt=attempt, sid=sid, twilio_status=twilio_status)
 
 
 @transaction.atomic
-def attempt_record_sent(*, attempt: OutboundAttempt, sid: str, twilio_status: str) -> None:
-    """Twilio created the message: close the claim, store the SID and status, apply callbacks
-    that beat us, release the next reply. One transaction."""
+def attempt_record_sent(
+    *, attempt: OutboundAttempt, sid: str, twilio_status: str, error_code: str = ""
+) -> None:
+    """Twilio created the message: close the claim, store the SID and status (with Twilio's
+    error code, if it already failed), apply callbacks that beat us, release the next reply.
+    One transaction."""
     message = (
         Message.objects.select_for_update(of=("self",))
         .select_related("channel")
         .get(pk=attempt.message_id)
     )
     _finish(attempt, AttemptState.DONE, sid=sid)
+    code = error_code or ("canceled" if twilio_status == "canceled" else "")
     message_update_delivery_status(
         message_id=message.pk,
         status=STATUS_MAP.get(twilio_status, "queued"),
         external_id=sid,
+        error_code=code,
+        error_message=errors.reason_for(code) if code else "",
         replaces_failures=errors.PROVISIONAL_FAILURE_CODES,
     )
     status_events_replay(channel=message.channel, message_id=message.pk, message_sid=sid)
@@ -169,6 +196,20 @@ def attempt_record_failure(*, attempt: OutboundAttempt, code: str, reason: str) 
     release_next_reply(conversation_id=message.conversation_id)
 
 
+def attempt_record_unknown(*, attempt: OutboundAttempt, code: str) -> None:
+    """Twilio may or may not have the message: keep the claim open (the message stays
+    `pending`, later replies stay parked) for reconciliation once it is stale. A status
+    callback that names the message links it before that (then this changes nothing)."""
+    OutboundAttempt.objects.filter(pk=attempt.pk, state=AttemptState.CLAIMED).update(
+        last_error=code, updated_at=timezone.now()
+    )
+    logger.warning(
+        "twilio send for message %s has an unknown outcome (%s); reconciled once stale",
+        attempt.message_id,
+        code,
+    )
+
+
 def _send(message: Message) -> tuple[str, str]:
     channel = message.channel
     template = (message.content_attributes or {}).get("template")
@@ -193,13 +234,13 @@ def _send(message: Message) -> tuple[str, str]:
         if exc.status == 429 or exc.code in errors.RATE_LIMITED_CODES:
             raise _Retry(str(exc.code or 20429)) from exc
         if exc.status >= 500:
-            raise _Fail("ambiguous", errors.reason_for("ambiguous")) from exc
+            raise _Unknown("ambiguous") from exc
         code = str(exc.code or exc.status)
         raise _Fail(code, errors.reason_for(code, fallback=str(exc.msg)[:300])) from exc
     except requests.RequestException as exc:
         if _never_reached(exc):
             raise _Retry("connection") from exc
-        raise _Fail("ambiguous", errors.reason_for("ambiguous")) from exc
+        raise _Unknown("ambiguous") from exc
     return created.sid, (created.status or "queued")
 
 

@@ -7,8 +7,9 @@ from django.utils.translation import gettext as _
 RATE_LIMITED_CODES = frozenset({20429, 14107})
 OPT_OUT_CODE = 21610
 OUTSIDE_WINDOW_CODE = 63016
-# Our own failures for a send whose outcome we could not see (a timeout, a killed worker): the
-# message may have gone out, so a real status from Twilio replaces them (see `status.py`).
+# Our own failures for a send whose outcome we could not see: `interrupted` when reconciliation
+# could not decide (`reconcile.py`), `ambiguous` from releases that failed an unknown outcome
+# at once. The message may have gone out, so a real status from Twilio replaces them.
 PROVISIONAL_FAILURE_CODES = frozenset({"ambiguous", "interrupted"})
 
 

@@ -100,9 +100,10 @@ def status_events_replay(*, channel: Channel, message_id: int, message_sid: str)
 
 def _link(*, channel: Channel, message_id: int, message_sid: str) -> bool:
     """Store `message_sid` on our message `message_id` if that send's outcome was never
-    recorded: still claimed (the worker died or is waiting for Twilio's answer) or failed with
-    our own provisional code (`ambiguous`, `interrupted`). A real failure, a message that was
-    never claimed, or one with another SID is left alone. Caller holds a transaction."""
+    recorded: still claimed (the worker died, waits for Twilio's answer, or never saw it) or
+    failed with our own provisional code (`ambiguous`, `interrupted`). A real failure, a
+    message that was never claimed, or one with another SID is left alone. Caller holds a
+    transaction."""
     message = (
         Message.objects.select_for_update()
         .filter(pk=message_id, channel=channel, direction=MessageDirection.OUTBOUND)

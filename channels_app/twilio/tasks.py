@@ -4,13 +4,13 @@ rows and guards on state, so running one twice is harmless."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from channels_app.models import AttemptState, OutboundAttempt
-from channels_app.twilio import config, errors
+from channels_app.twilio import config, errors, reconcile
 from channels_app.twilio.delivery import deliver
 from channels_app.twilio.ordering import RETRY_TASK, release_next_reply
 from channels_app.twilio.status import status_events_replay
@@ -21,6 +21,7 @@ from helpdesk.core.jobs import enqueue_now_rollback_unsafe
 logger = logging.getLogger(__name__)
 
 SWEEP_BATCH = 200
+RECONCILE_TASK = "channels_app.twilio.tasks.reconcile_delivery"
 
 
 def retry_delivery(message_id: int) -> None:
@@ -30,13 +31,18 @@ def retry_delivery(message_id: int) -> None:
     deliver(message, retry=True)
 
 
+def reconcile_delivery(message_id: int) -> str:
+    """Settle a stale send claim against Twilio (`channels_app.twilio.reconcile`)."""
+    return reconcile.reconcile_delivery(message_id=message_id)
+
+
 def sweep_outbound() -> dict[str, int]:
     """Recover outbound Twilio messages that a crash or a lost job left behind.
 
     - `pending` with no attempt, older than the stale age: the enqueue was lost -> enqueue.
-    - a claim older than the stale age: the worker died mid-send; Twilio may have the message,
-      so it is failed as `interrupted` for an agent to decide (never re-sent blindly). If Twilio
-      did send it, its status callback puts the message right (`status._link`).
+    - a claim older than the stale age: its job is dead (killed mid-send, or the outcome of
+      its send was unknown) -> a reconciliation job asks Twilio whether the message exists and
+      links it or sends it again (`reconcile`); a status callback may put it right first.
     - `waiting` long past its retry time: the retry schedule was lost -> run the retry.
     - a closed attempt whose message is still `pending` (left by a crash before recording
       became one transaction) -> the message takes the attempt's outcome.
@@ -55,12 +61,17 @@ def sweep_outbound() -> dict[str, int]:
     )
     for message_id in lost:
         enqueue_now_rollback_unsafe("channels_app.tasks.deliver_message", message_id)
-    interrupted = 0
-    stuck = OutboundAttempt.objects.filter(
-        state=AttemptState.CLAIMED, claimed_at__lt=stale
-    ).values_list("message_id", flat=True)[:SWEEP_BATCH]
-    for message_id in list(stuck):
-        interrupted += _fail_interrupted(message_id, stale)
+    stuck = list(
+        OutboundAttempt.objects.filter(
+            state=AttemptState.CLAIMED,
+            claimed_at__lt=stale,
+            message__delivery_status=DeliveryStatus.PENDING,
+        )
+        .order_by("message_id")
+        .values_list("message_id", flat=True)[:SWEEP_BATCH]
+    )
+    for message_id in stuck:
+        enqueue_now_rollback_unsafe(RECONCILE_TASK, message_id)
     overdue = list(
         OutboundAttempt.objects.filter(
             state=AttemptState.WAITING, next_attempt_at__lt=stale
@@ -75,44 +86,21 @@ def sweep_outbound() -> dict[str, int]:
         ).values_list("message_id", flat=True)[:SWEEP_BATCH]
     )
     repaired = sum(_repair_half_recorded(message_id) for message_id in half_recorded)
-    if lost or interrupted or overdue or repaired:
+    if lost or stuck or overdue or repaired:
         logger.warning(
-            "twilio sweep: %s re-enqueued, %s interrupted, %s overdue retries, %s repaired",
+            "twilio sweep: %s re-enqueued, %s stale claims to reconcile, %s overdue retries, "
+            "%s repaired",
             len(lost),
-            interrupted,
+            len(stuck),
             len(overdue),
             repaired,
         )
     return {
         "enqueued": len(lost),
-        "interrupted": interrupted,
+        "reconciled": len(stuck),
         "retried": len(overdue),
         "repaired": repaired,
     }
-
-
-@transaction.atomic
-def _fail_interrupted(message_id: int, stale: datetime) -> int:
-    # Message first, then attempt: the same lock order as delivery and status callbacks.
-    message = Message.objects.select_for_update().filter(pk=message_id).first()
-    attempt = (
-        OutboundAttempt.objects.select_for_update()
-        .filter(message_id=message_id, state=AttemptState.CLAIMED, claimed_at__lt=stale)
-        .first()
-    )
-    if message is None or attempt is None:
-        return 0
-    attempt.state = AttemptState.FAILED
-    attempt.last_error = "interrupted"
-    attempt.save(update_fields=["state", "last_error", "updated_at"])
-    message_update_delivery_status(
-        message_id=message_id,
-        status=DeliveryStatus.FAILED,
-        error_code="interrupted",
-        error_message=errors.reason_for("interrupted"),
-    )
-    release_next_reply(conversation_id=message.conversation_id)
-    return 1
 
 
 @transaction.atomic

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -125,6 +127,37 @@ def _setting(name: str, **extra_env: str) -> str:
 def test_settings_static_root_comes_from_the_environment(tmp_path):
     assert _setting("STATIC_ROOT") == str(ROOT / "staticfiles")
     assert _setting("STATIC_ROOT", STATIC_ROOT=str(tmp_path / "static")) == str(tmp_path / "static")
+
+
+def test_settings_job_timeout_and_twilio_stale_age_come_from_the_environment():
+    assert _setting("TWILIO_STALE_AFTER_SECONDS") == "90.0"  # Q_TIMEOUT 60 + 30
+    short = {"Q_TIMEOUT": "10", "Q_RETRY": "15"}
+    cluster = _setting("Q_CLUSTER", **short)
+    assert "'timeout': 10" in cluster and "'retry': 15" in cluster
+    assert _setting("TWILIO_STALE_AFTER_SECONDS", **short) == "40.0"
+    chosen = _setting("TWILIO_STALE_AFTER_SECONDS", **short, TWILIO_STALE_AFTER_SECONDS="15")
+    assert chosen == "15.0"
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"Q_TIMEOUT": "60", "Q_RETRY": "60"}, "Q_RETRY"),
+        ({"Q_TIMEOUT": "10", "Q_RETRY": "15", "TWILIO_STALE_AFTER_SECONDS": "12"}, "STALE"),
+    ],
+    ids=["retry-not-above-timeout", "stale-age-inside-the-timeout"],
+)
+def test_settings_refuse_timeouts_that_could_send_twice(env, named):
+    result = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; settings.Q_CLUSTER"],
+        cwd=ROOT,
+        env={**os.environ, "DEBUG": "1", "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and named in result.stderr
 
 
 def _database_options(*argv: str) -> str:

@@ -8,9 +8,16 @@ port) that records every request and answers what the test scripts.
     server.stop()
 
 Unscripted message creates answer 201 with a Message resource shaped like
-`api.v2010.account.message` in twilio_api_v2010.json. Every create that Twilio would accept
+`api.v2010.account.message` in twilio_api_v2010.json (`server.answer_unscripted(Reply(...))`
+changes that answer, e.g. to make every create slow). Every create that Twilio would accept
 (2xx, also when the answer is delayed past the client's timeout) records its SID on the
-request (`server.creates()[0].sid`), so a test can send the status callbacks Twilio would.
+request (`server.creates()[0].sid`), so a test can send the status callbacks Twilio would, and
+keeps the Message resource it made (`server.created()`).
+
+The Messages list (`GET .../Messages.json`, `server.lists()` records the calls) answers from
+those resources like Twilio's `ListMessageResponse`: filtered by `To` and `From`, newest first,
+paged by `PageSize` (default 50, at most 1000) with `next_page_uri`. `DateSent` filters are
+not modelled and answer 400, so code that starts using them fails loudly here.
 """
 
 from __future__ import annotations
@@ -21,9 +28,11 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 
 @dataclass
@@ -91,6 +100,8 @@ class FakeTwilio:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self._script: list[Reply] = []
+        self._unscripted = Reply.created()
+        self._messages: list[dict[str, Any]] = []  # what creates made, oldest first
         self._media: dict[str, Media] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -132,6 +143,17 @@ class FakeTwilio:
         with self._lock:
             self._script.extend(replies)
 
+    def forget(self) -> None:
+        """Forget every request and every message made so far (Twilio never saw them)."""
+        with self._lock:
+            self.requests.clear()
+            self._messages.clear()
+
+    def answer_unscripted(self, reply: Reply) -> None:
+        """Answer every create the script does not cover with `reply` (e.g. a slow 201)."""
+        with self._lock:
+            self._unscripted = reply
+
     def add_media(
         self,
         path: str,
@@ -147,6 +169,14 @@ class FakeTwilio:
 
     def creates(self) -> list[Recorded]:
         return [r for r in self.requests if r.method == "POST" and r.path.endswith("Messages.json")]
+
+    def lists(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method == "GET" and r.path.endswith("Messages.json")]
+
+    def created(self) -> list[dict[str, Any]]:
+        """The Message resources creates made (oldest first); a test may change their status."""
+        with self._lock:
+            return list(self._messages)
 
     # --- serving ------------------------------------------------------------------------
     def _record(self, handler: BaseHTTPRequestHandler, method: str) -> Recorded:
@@ -177,6 +207,8 @@ class FakeTwilio:
                 self._serve_media(handler, recorded)
             elif method == "POST" and recorded.path.endswith("/Messages.json"):
                 self._create_message(handler, recorded)
+            elif method == "GET" and recorded.path.endswith("/Messages.json"):
+                self._list_messages(handler, recorded)
             else:
                 self._send(handler, 404, {"code": 20404, "message": "Not Found", "status": 404})
         except (BrokenPipeError, ConnectionResetError):
@@ -184,25 +216,80 @@ class FakeTwilio:
 
     def _create_message(self, handler: BaseHTTPRequestHandler, recorded: Recorded) -> None:
         with self._lock:
-            reply = self._script.pop(0) if self._script else Reply.created()
+            reply = self._script.pop(0) if self._script else self._unscripted
         body = dict(reply.body or {})
         if 200 <= reply.status < 300:
             body = {**self._message_resource(recorded), **body}
             recorded.sid = body["sid"]  # Twilio has the message now, whether we hear back or not
+            with self._lock:
+                self._messages.append(body)
         if reply.delay:
             time.sleep(reply.delay)
         self._send(handler, reply.status, body, reply.headers)
 
+    def _list_messages(self, handler: BaseHTTPRequestHandler, recorded: Recorded) -> None:
+        query = {name: values[0] for name, values in recorded.query.items()}
+        if any(name.startswith("DateSent") for name in query):
+            self._send(
+                handler, 400, {"code": 20001, "message": "fake: DateSent is not modelled"}
+            )
+            return
+        try:
+            size = int(query.get("PageSize", "50"))
+            number = int(query.get("Page", "0"))
+        except ValueError:
+            self._send(handler, 400, {"code": 20001, "message": "Invalid paging", "status": 400})
+            return
+        if not 1 <= size <= 1000 or number < 0:
+            self._send(handler, 400, {"code": 20001, "message": "Invalid paging", "status": 400})
+            return
+        account = recorded.path.split("/")[3]
+        with self._lock:
+            newest_first = list(reversed(self._messages))  # creates are made in time order
+        matching = [
+            m
+            for m in newest_first
+            if m["account_sid"] == account
+            and query.get("To", m["to"]) == m["to"]
+            and query.get("From", m["from"]) == m["from"]
+        ]
+        start = number * size
+        chunk = matching[start : start + size]
+        filters = {k: v for k, v in query.items() if k in ("To", "From")}
+
+        def page_uri(n: int) -> str:
+            return f"{recorded.path}?{urlencode({**filters, 'PageSize': size, 'Page': n})}"
+
+        more = start + size < len(matching)
+        self._send(
+            handler,
+            200,
+            {
+                "messages": chunk,
+                "page": number,
+                "page_size": size,
+                "start": start,
+                "end": start + max(len(chunk) - 1, 0),
+                "uri": page_uri(number),
+                "first_page_uri": page_uri(0),
+                "next_page_uri": page_uri(number + 1) + f"&PageToken=PA{number + 1}"
+                if more
+                else None,
+                "previous_page_uri": page_uri(number - 1) if number > 0 else None,
+            },
+        )
+
     def _message_resource(self, recorded: Recorded) -> dict[str, Any]:
         account = recorded.path.split("/")[3]
         sid = "SM" + uuid.uuid4().hex
+        now = format_datetime(datetime.now(UTC).replace(microsecond=0))
         return {
             "account_sid": account,
             "api_version": "2010-04-01",
             "body": recorded.value("Body") or "",
-            "date_created": "Sun, 22 Nov 2026 10:00:00 +0000",
+            "date_created": now,
             "date_sent": None,
-            "date_updated": "Sun, 22 Nov 2026 10:00:00 +0000",
+            "date_updated": now,
             "direction": "outbound-api",
             "error_code": None,
             "error_message": None,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from django_q.models import Schedule
@@ -111,3 +114,25 @@ def run_scheduled_retry(message: Any) -> None:
     assert scheduled.count() == 1
     scheduled.delete()
     retry_delivery(message.pk)
+
+
+def run_together(target: Callable[[], object], n: int = 4) -> list[object]:
+    """Run `target` in `n` threads released at once (each with its own connection)."""
+    barrier = threading.Barrier(n)
+    results: list[object] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            results.append(target())
+        except Exception as exc:  # surfaced by the caller's assertions
+            results.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    return results

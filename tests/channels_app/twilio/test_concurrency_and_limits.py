@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -24,31 +21,11 @@ from tests.channels_app.twilio.support import (
     make_channel,
     payload,
     post_webhook,
+    run_together,
     status_payload,
     status_url,
 )
 from tests.support import factories
-
-
-def run_together(target: Callable[[], object], n: int = 4) -> list[object]:
-    barrier = threading.Barrier(n)
-    results: list[object] = []
-
-    def worker() -> None:
-        try:
-            barrier.wait()
-            results.append(target())
-        except Exception as exc:  # surfaced by the assertions below
-            results.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
-    return results
 
 
 @pytest.mark.postgres

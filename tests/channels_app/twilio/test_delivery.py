@@ -82,28 +82,20 @@ def test_deliver_job_running_twice_sends_once(fake_twilio, wa_channel):
     assert len(fake_twilio.creates()) == 1
 
 
-def test_deliver_worker_killed_mid_send_is_not_resent_and_sweeper_fails_it_visibly(
+def test_deliver_worker_killed_mid_send_is_not_resent_by_a_redelivered_job(
     fake_twilio, wa_channel, settings
 ):
-    settings.TWILIO_STALE_AFTER_SECONDS = 60
     message = reply(conversation_on(wa_channel))
-    # A worker claimed the message and died before recording Twilio's answer.
-    attempt = delivery.attempt_claim(message_id=message.pk)
-    assert attempt is not None
-    # The job is redelivered to a fresh worker (django-q retry): nothing is sent.
+    # A worker claimed the message and died before it posted (or before it heard back).
+    assert delivery.attempt_claim(message_id=message.pk) is not None
+    # The job is redelivered to a fresh worker (django-q retry): nothing is sent, and the
+    # sweeper leaves a claim alone while its job may still be running.
     channel_tasks.deliver_message(message.pk)
+    retry_delivery(message.pk)
+    assert sweep_outbound()["reconciled"] == 0
     assert fake_twilio.creates() == []
-    # Once the claim is stale, the sweeper fails the message for an agent to decide.
-    OutboundAttempt.objects.filter(pk=attempt.pk).update(
-        claimed_at=timezone.now() - timedelta(minutes=5)
-    )
-    assert sweep_outbound()["interrupted"] == 1
-    message.refresh_from_db()
-    assert message.delivery_status == "failed"
-    assert message.error_code == "interrupted"
-    assert "may or may not" in message.error_message
-    channel_tasks.deliver_message(message.pk)
-    assert fake_twilio.creates() == []
+    assert fake_twilio.lists() == []
+    assert Message.objects.get(pk=message.pk).delivery_status == "pending"
 
 
 def test_sweeper_enqueues_pending_message_whose_job_was_lost(fake_twilio, wa_channel, settings):
@@ -113,7 +105,7 @@ def test_sweeper_enqueues_pending_message_whose_job_was_lost(fake_twilio, wa_cha
     assert sweep_outbound()["enqueued"] == 1  # the sync test cluster runs it at once
     assert len(fake_twilio.creates()) == 1
     assert Message.objects.get(pk=message.pk).delivery_status == "queued"
-    assert sweep_outbound() == {"enqueued": 0, "interrupted": 0, "retried": 0, "repaired": 0}
+    assert sweep_outbound() == {"enqueued": 0, "reconciled": 0, "retried": 0, "repaired": 0}
 
 
 def test_deliver_retries_after_429_with_backoff_then_sends(fake_twilio, wa_channel):
@@ -154,19 +146,39 @@ def test_deliver_connection_refused_is_retried(fake_twilio, wa_channel, settings
     assert Message.objects.get(pk=message.pk).delivery_status == "queued"
 
 
-@pytest.mark.parametrize("answer", [Reply.server_error(), Reply.timeout(0.6)])
-def test_deliver_ambiguous_answer_is_not_retried_blindly(fake_twilio, wa_channel, answer, events):
-    fake_twilio.script(answer, Reply.created())
+@pytest.mark.parametrize(
+    ("answer", "twilio_has_it"),
+    [(Reply.server_error(), False), (Reply.timeout(0.6), True)],
+    ids=["5xx", "timeout"],
+)
+def test_deliver_ambiguous_answer_is_reconciled_once_stale_never_retried_blindly(
+    fake_twilio, wa_channel, answer, twilio_has_it, events, settings
+):
+    fake_twilio.script(answer)
     message = reply(conversation_on(wa_channel))
     channel_tasks.deliver_message(message.pk)
     assert len(fake_twilio.creates()) == 1
     assert not Schedule.objects.filter(func="channels_app.twilio.tasks.retry_delivery").exists()
+    # The outcome is unknown: the claim stays open and the message pending, not failed.
     message.refresh_from_db()
-    assert message.delivery_status == "failed"
-    assert message.error_code == "ambiguous"
-    assert "delivery_failed" in [e.get("kind") for e in events.all()]
+    assert (message.delivery_status, message.error_code) == ("pending", "")
+    attempt = OutboundAttempt.objects.get(message=message)
+    assert (attempt.state, attempt.last_error) == ("claimed", "ambiguous")
+    assert "delivery_failed" not in [e.get("kind") for e in events.all()]
     channel_tasks.deliver_message(message.pk)
     assert len(fake_twilio.creates()) == 1
+    # Once the claim is stale, Twilio is asked: a message it has is linked, else sent again.
+    settings.TWILIO_STALE_AFTER_SECONDS = 60
+    OutboundAttempt.objects.filter(pk=attempt.pk).update(
+        claimed_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert sweep_outbound()["reconciled"] == 1
+    creates = fake_twilio.creates()
+    assert len(creates) == (1 if twilio_has_it else 2)
+    message.refresh_from_db()
+    assert (message.delivery_status, message.external_id) == ("queued", creates[-1].sid)
+    assert sweep_outbound()["reconciled"] == 0
+    assert len(fake_twilio.creates()) == len(creates)
 
 
 @pytest.mark.parametrize(

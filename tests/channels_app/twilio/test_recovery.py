@@ -60,11 +60,13 @@ def test_deliver_crash_while_recording_leaves_nothing_half_done(
     attempt = OutboundAttempt.objects.get(message=message)
     assert (attempt.state, attempt.provider_sid) == ("claimed", "")  # the claim stays open
     make_claims_stale(settings, message)
-    assert sweep_outbound()["interrupted"] == 1
+    assert sweep_outbound()["reconciled"] == 1  # Twilio lists the message: linked, not re-sent
+    assert len(fake_twilio.creates()) == 1
+    message.refresh_from_db()
+    assert (message.delivery_status, message.external_id) == ("queued", create.sid)
     twilio_calls_back(client, create, "delivered")
     message.refresh_from_db()
     assert (message.delivery_status, message.error_code) == ("delivered", "")
-    assert message.external_id == create.sid
 
 
 def test_sweeper_repairs_send_recorded_only_on_its_attempt(fake_twilio, wa_channel, settings):
@@ -80,7 +82,7 @@ def test_sweeper_repairs_send_recorded_only_on_its_attempt(fake_twilio, wa_chann
 
 
 @pytest.mark.parametrize("callback_first", [True, False], ids=["callback-first", "sweep-first"])
-def test_worker_killed_after_twilio_accepted_create_is_put_right_by_callback(
+def test_worker_killed_after_twilio_accepted_create_is_linked_not_resent(
     client, fake_twilio, wa_channel, settings, callback_first
 ):
     message = agent_reply(twilio_conversation(wa_channel))
@@ -97,10 +99,11 @@ def test_worker_killed_after_twilio_accepted_create_is_put_right_by_callback(
     make_claims_stale(settings, message)
     if callback_first:
         twilio_calls_back(client, create, "sent")
-        assert sweep_outbound()["interrupted"] == 0
+        assert sweep_outbound()["reconciled"] == 0
+        assert fake_twilio.lists() == []
     else:
-        assert sweep_outbound()["interrupted"] == 1
-        assert Message.objects.get(pk=message.pk).error_code == "interrupted"
+        assert sweep_outbound()["reconciled"] == 1  # Twilio's list has it: linked
+        assert Message.objects.get(pk=message.pk).external_id == create.sid
         twilio_calls_back(client, create, "sent")
     twilio_calls_back(client, create, "delivered")
     message.refresh_from_db()
@@ -121,7 +124,7 @@ def test_ambiguous_send_that_went_out_becomes_delivered(client, fake_twilio, wa_
     message = agent_reply(twilio_conversation(wa_channel))
     channel_tasks.deliver_message(message.pk)
     message.refresh_from_db()
-    assert (message.delivery_status, message.error_code) == ("failed", "ambiguous")
+    assert (message.delivery_status, message.external_id) == ("pending", None)
     (create,) = fake_twilio.creates()
     twilio_calls_back(client, create, "delivered")
     message.refresh_from_db()
