@@ -28,6 +28,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from channels_app.catch_up import LogCursor
+from channels_app.layer_dispatch import LayerEventsDispatch
 from channels_app.socket_groups import SocketGroups, send_ephemeral
 from helpdesk.console.selectors import visible_channel_ids
 from helpdesk.core import relay
@@ -107,7 +108,7 @@ def _set_availability(user: Any, state: str) -> str:
     return agent_set_availability(user=user, availability=state).availability
 
 
-class ConsoleConsumer(AsyncJsonWebsocketConsumer):
+class ConsoleConsumer(LayerEventsDispatch, AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         self.user = user
@@ -222,12 +223,14 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
     async def relay_event(self, message: dict[str, Any]) -> None:
         event = message["event"]
         if self.cursor.given(event.get("id")):  # not if a ping's catch-up sent it first
-            await self.send_json(event)
+            raw = message.get("raw")  # encoded once by the sender for the whole group
+            await self.send(text_data=raw) if raw else await self.send_json(event)
 
     async def relay_events(self, message: dict[str, Any]) -> None:
         """A batch writer's events for one group, in order (`broadcast_many_on_commit`)."""
-        for event in message["events"]:
-            await self.relay_event({"event": event})
+        raws = message.get("raw") or [None] * len(message["events"])
+        for event, raw in zip(message["events"], raws, strict=True):
+            await self.relay_event({"event": event, "raw": raw})
 
     async def relay_presence(self, message: dict[str, Any]) -> None:
         event = message["event"]

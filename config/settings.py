@@ -232,6 +232,8 @@ INGEST_INLINE = TESTING and not env_bool("RELAY_ASYNC_JOBS")
 INGEST_POOL_MAX = int(os.environ.get("INGEST_POOL_MAX", "4"))
 INGEST_POOL_TIMEOUT = float(os.environ.get("INGEST_POOL_TIMEOUT", "1.0"))
 INGEST_POOL_MAX_WAITING = int(os.environ.get("INGEST_POOL_MAX_WAITING", "256"))
+# Webhooks queued in one web process for the next statement; beyond it, 503 at once.
+INGEST_QUEUE_MAX = int(os.environ.get("INGEST_QUEUE_MAX", "2000"))
 
 # --- Auth and sessions ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -92,7 +92,7 @@ def ingest_process_batch(*, limit: int = BATCH_SIZE) -> int:
         for row in rows:
             by_kind.setdefault(row.kind, []).append(row)
         for kind, kind_rows in by_kind.items():
-            if len(kind_rows) > 1 and _process_together(kind, kind_rows, channels):
+            if _process_together(kind, kind_rows, channels):
                 done.extend(row.pk for row in kind_rows)
                 continue
             for row in kind_rows:

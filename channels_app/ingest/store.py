@@ -71,53 +71,119 @@ def raw_store(row: RawRow) -> None:
                 cursor.execute("SELECT pg_notify(%s, '')", [NOTIFY_CHANNEL])
 
 
-# Built from constants only (table name, channel name).
-_INSERT = f"""
+# Built from constants only (table name, channel name). One statement stores many rows (one
+# array per column) and wakes the ingest process once.
+_INSERT_MANY = f"""
 WITH stored AS (
     INSERT INTO {RawInbound._meta.db_table}
         (channel_id, kind, external_id, order_key, payload, received_at, state, attempts,
          available_at, last_error)
-    VALUES (%s, %s, %s, %s, %s, now(), 'pending', 0, now(), '')
+    SELECT c, k, e, o, p, now(), 'pending', 0, now(), ''
+    FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::jsonb[]) AS v(c, k, e, o, p)
     ON CONFLICT (channel_id, kind, external_id) DO NOTHING
-    RETURNING id
+    RETURNING 1
 )
-SELECT pg_notify('{NOTIFY_CHANNEL}', '') FROM stored
+SELECT pg_notify('{NOTIFY_CHANNEL}', '') WHERE EXISTS (SELECT 1 FROM stored)
 """  # noqa: S608
 
+MAX_ROWS_PER_STATEMENT = 500
 
-class _AcceptPool:
-    """One psycopg AsyncConnectionPool per event loop (uvicorn runs one per process)."""
+
+class _AcceptWriter:
+    """Stores accepted webhooks for one event loop (uvicorn runs one per process).
+
+    Requests queue their row and wait; up to INGEST_POOL_MAX flushers each take what is queued
+    and store it in one statement on a connection of their own (psycopg async pool). Idle, a
+    row is stored at once, alone; under load, rows that arrive while a statement runs go
+    together in the next one: one round trip and one commit for many webhooks. A request that
+    finds the queue full, or whose row no statement took within INGEST_POOL_TIMEOUT, is told
+    to come back (Overloaded -> 503); a row in a statement waits for it (5 s at most)."""
 
     def __init__(self) -> None:
         self._pool: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock: asyncio.Lock | None = None
+        self._queue: list[tuple[RawRow, asyncio.Future[None]]] = []
+        self._flushers: set[asyncio.Task[None]] = set()
 
-    async def get(self) -> Any:
+    async def pool(self) -> Any:
         loop = asyncio.get_running_loop()
         if self._pool is not None and self._loop is loop:
             return self._pool
         if self._lock is None or self._loop is not loop:
             self._lock, self._loop, self._pool = asyncio.Lock(), loop, None
+            self._queue, self._flushers = [], set()
         async with self._lock:
             if self._pool is None:
                 from psycopg_pool import AsyncConnectionPool
 
-                # A few connections serve hundreds of requests a second (each holds one for a
-                # single INSERT); a request that cannot get one quickly is told to come back.
                 pool = AsyncConnectionPool(
                     conninfo(),
                     min_size=1,
                     max_size=settings.INGEST_POOL_MAX,
                     timeout=settings.INGEST_POOL_TIMEOUT,
                     max_waiting=settings.INGEST_POOL_MAX_WAITING,
-                    kwargs={"autocommit": True},
+                    # A stuck database must not hold requests: 5 s per statement at most.
+                    kwargs={"autocommit": True, "options": "-c statement_timeout=5000"},
                     name="relay-accept",
                     open=False,
                 )
                 await pool.open()
                 self._pool = pool
         return self._pool
+
+    async def store(self, row: RawRow) -> None:
+        await self.pool()
+        if len(self._queue) >= settings.INGEST_QUEUE_MAX:
+            raise Overloaded
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (row, done)
+        self._queue.append(entry)
+        if len(self._flushers) < settings.INGEST_POOL_MAX:
+            task = asyncio.ensure_future(self._flush())
+            self._flushers.add(task)
+            task.add_done_callback(self._flushers.discard)
+        try:
+            await asyncio.wait_for(asyncio.shield(done), settings.INGEST_POOL_TIMEOUT)
+        except TimeoutError:
+            if entry in self._queue:  # no statement took it in time: come back later
+                self._queue.remove(entry)
+                raise Overloaded("no connection in time") from None
+            await done  # in a statement already (bounded by its statement timeout)
+
+    async def _flush(self) -> None:
+        from psycopg_pool import PoolTimeout, TooManyRequests
+
+        while self._queue:
+            batch = self._queue[:MAX_ROWS_PER_STATEMENT]
+            del self._queue[:MAX_ROWS_PER_STATEMENT]
+            rows = [row for row, _ in batch]
+            try:
+                async with self._pool.connection() as conn:
+                    await conn.execute(
+                        _INSERT_MANY,
+                        (
+                            [r.channel_id for r in rows],
+                            [r.kind for r in rows],
+                            [r.external_id for r in rows],
+                            [r.order_key for r in rows],
+                            [Jsonb(r.payload, dumps=json.dumps) for r in rows],
+                        ),
+                    )
+            except (PoolTimeout, TooManyRequests) as exc:
+                outcome: BaseException | None = Overloaded(str(exc))
+            except Exception as exc:  # the requests answer it; the flusher goes on
+                logger.exception("storing %s accepted webhooks failed", len(rows))
+                outcome = exc
+            else:
+                outcome = None
+            for _row, done in batch:
+                if done.done():  # the client went away
+                    continue
+                if outcome is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(outcome)
 
     async def close(self) -> None:
         """Close the pool (tests that change its settings; shutdown)."""
@@ -126,30 +192,13 @@ class _AcceptPool:
         self._pool = None
 
 
-accept_pool = _AcceptPool()
+accept_pool = _AcceptWriter()
 
 
 async def raw_store_native(row: RawRow) -> None:
-    """Store `row` through the async pool (PostgreSQL). Raises Overloaded when no connection
-    is free within INGEST_POOL_TIMEOUT or too many requests already wait for one."""
-    from psycopg_pool import PoolTimeout, TooManyRequests
-
-    row = row.cleaned()
-    pool = await accept_pool.get()
-    try:
-        async with pool.connection() as conn:
-            await conn.execute(
-                _INSERT,
-                (
-                    row.channel_id,
-                    row.kind,
-                    row.external_id,
-                    row.order_key,
-                    Jsonb(row.payload, dumps=json.dumps),
-                ),
-            )
-    except (PoolTimeout, TooManyRequests) as exc:
-        raise Overloaded from exc
+    """Store `row` through the accept writer (PostgreSQL). Raises Overloaded when the queue is
+    full or no connection is free within INGEST_POOL_TIMEOUT."""
+    await accept_pool.store(row.cleaned())
 
 
 def _store_and_release(row: RawRow) -> None:

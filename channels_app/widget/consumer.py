@@ -41,6 +41,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import ValidationError
 
 from channels_app.catch_up import LogCursor
+from channels_app.layer_dispatch import LayerEventsDispatch
 from channels_app.socket_groups import SocketGroups, send_ephemeral
 from channels_app.widget import origins, ratelimit
 from channels_app.widget.identity import VisitorSession, session_customer, visitor_token_check
@@ -132,7 +133,7 @@ def _int(value: Any) -> int | None:
         return None
 
 
-class WidgetConsumer(AsyncJsonWebsocketConsumer):
+class WidgetConsumer(LayerEventsDispatch, AsyncJsonWebsocketConsumer):
     customer_id: int | None = None
     customer_name = ""
     session: VisitorSession | None = None

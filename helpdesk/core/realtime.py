@@ -57,6 +57,22 @@ def layer_relays_across_processes() -> bool:
     return bool(settings.REDIS_URL)
 
 
+def layer_message(payload: dict[str, Any]) -> dict[str, Any]:
+    """The channel-layer message for one logged event: the event, and its JSON text encoded
+    once here, so a hundred sockets in a group send the same text instead of encoding it a
+    hundred times."""
+    return {"type": "relay.event", "event": payload, "raw": json.dumps(payload)}
+
+
+def layer_batch_message(payloads: list[dict[str, Any]]) -> dict[str, Any]:
+    """One channel-layer message for a group's events of a batch, in order (each encoded once)."""
+    return {
+        "type": "relay.events",
+        "events": payloads,
+        "raw": [json.dumps(payload) for payload in payloads],
+    }
+
+
 def broadcast_on_commit(group: str, event: dict[str, Any]) -> dict[str, Any]:
     """Record `event` for `group` now; send it to the group once the transaction commits.
 
@@ -90,7 +106,7 @@ def send_now_rollback_unsafe(group: str, payload: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": "relay.event", "event": payload}
+    message = layer_message(payload)
     try:
         async_to_sync(_group_send_bounded)(layer, group, message)
     except (TimeoutError, OSError) as exc:  # unreachable or too slow (ChannelLayerUnavailable)
@@ -147,7 +163,7 @@ async def _group_send_many_bounded(layer: Any, by_group: dict[str, list[dict[str
     async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
         await asyncio.gather(
             *(
-                layer.group_send(group, {"type": "relay.events", "events": payloads})
+                layer.group_send(group, layer_batch_message(payloads))
                 for group, payloads in by_group.items()
             )
         )

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from helpdesk.core.models import RealtimeEvent
+from helpdesk.core.realtime import layer_message
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def deliver_local_many(events: list[tuple[str, dict[str, Any]]]) -> None:
 
     async def send_all() -> None:
         for group, payload in fresh:
-            await layer.group_send(group, {"type": "relay.event", "event": payload})
+            await layer.group_send(group, layer_message(payload))
 
     try:
         asyncio.get_running_loop()
@@ -107,7 +108,7 @@ async def _poll_forever() -> None:
                     continue
                 if _remember(event_id):
                     payload = {**payload, "id": event_id}
-                    await layer.group_send(group, {"type": "relay.event", "event": payload})
+                    await layer.group_send(group, layer_message(payload))
             first = False
             if len(rows) == 1000:
                 since = rows[-1][0]

@@ -242,7 +242,11 @@ function handleEvent(event) {
   switch (event.type) {
     case "message.created":
     case "message.updated":
-      if (event.conversation_id === id) refreshThread();
+      if (event.conversation_id === id) {
+        refreshThread();
+        // A customer's message starts the reply clock the header shows.
+        if (event.type === "message.created" && event.direction === "inbound") refreshControls();
+      }
       if (event.type === "message.created") { refreshList(); refreshNav(); }
       if (event.type === "message.created" && event.direction === "inbound" && event.conversation_id !== id) {
         document.getElementById("live-region").textContent =

@@ -42,6 +42,7 @@ class Shot:
     status: int  # 0: no answer (timeout or connection error)
     latency: float  # seconds
     error: str = ""
+    started: float = 0.0  # time.time() when the request was sent
 
 
 @dataclass
@@ -85,6 +86,7 @@ async def _post(
         target, sid=sid, sender=senders.sender(n), body=f"Load message {n}: where is my order?"
     )
     started = time.perf_counter()
+    wall = time.time()
     try:
         async with session.post(
             f"{target.base_url}{target.path}",
@@ -93,9 +95,9 @@ async def _post(
             timeout=aiohttp.ClientTimeout(total=timeout),
         ) as response:
             await response.read()
-            return Shot(sid, response.status, time.perf_counter() - started)
+            return Shot(sid, response.status, time.perf_counter() - started, started=wall)
     except (TimeoutError, aiohttp.ClientError) as exc:
-        return Shot(sid, 0, time.perf_counter() - started, type(exc).__name__)
+        return Shot(sid, 0, time.perf_counter() - started, type(exc).__name__, started=wall)
 
 
 def _session(limit: int) -> aiohttp.ClientSession:

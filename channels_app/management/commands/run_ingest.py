@@ -5,6 +5,7 @@ work without reordering any sender's messages."""
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import time
 from typing import Any
@@ -26,12 +27,21 @@ class Command(BaseCommand):
         parser.add_argument(
             "--once", action="store_true", help="Process what is due now, then exit."
         )
+        parser.add_argument(
+            "--nice",
+            type=int,
+            default=int(os.environ.get("INGEST_NICE", "10")),
+            help="CPU priority below the web process (accepting webhooks fast comes first; "
+            "a burst is processed a moment later). 0 keeps the normal priority.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         batch = max(1, options["batch_size"])
         if options["once"]:
             self.stdout.write(f"{ingest_drain(limit=batch)} rows processed")
             return
+        if options["nice"] > 0:
+            os.nice(options["nice"])
         stopping = False
 
         def stop(signum: int, frame: object) -> None:

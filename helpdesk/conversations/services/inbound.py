@@ -228,6 +228,7 @@ def _receive(
         now=now,
         new_conversation=new_conversation,
     )
+    status_before = conversation.status
     if conversation_created:
         timers.sla_on_conversation_created(conversation=conversation, at=now)
     else:
@@ -252,9 +253,12 @@ def _receive(
         conversation.waiting_since = now
     conversation.save()
     timers.sla_on_customer_message(conversation=conversation, at=now)
-    broadcast_conversation(
-        conversation, "conversation.created" if conversation_created else "conversation.updated"
-    )
+    # One event per message; a conversation event only when the conversation itself changed
+    # (created, or brought back to open): `message.created` refreshes the inbox.
+    if conversation_created:
+        broadcast_conversation(conversation, "conversation.created")
+    elif conversation.status != status_before:
+        broadcast_conversation(conversation, "conversation.updated")
     broadcast_message(message)
     if channel.settings.get("auto_acknowledge"):
         enqueue_on_commit("helpdesk.sla.tasks.acknowledge", message.pk)

@@ -92,10 +92,14 @@ def messages_receive_inbound_batch(*, items: Sequence[BatchItem]) -> list[Inboun
         return [r for r in results if r is not None]
     customers = _customers_for(items, fresh)
     policies = load_policies()
-    conversations, created = _conversations_for(items, fresh, customers, policies)
+    conversations, created, woken = _conversations_for(items, fresh, customers, policies)
     messages = _insert_messages(items, fresh, customers, conversations)
-    touched = _update_conversations(items, fresh, conversations, messages, policies, created)
-    _broadcast(touched, created, [messages[i] for i in fresh])
+    touched = _update_conversations(items, fresh, conversations, messages, policies)
+    _broadcast(
+        [c for c in touched if c.pk in created or c.pk in woken],
+        created,
+        [messages[i] for i in fresh],
+    )
     for index in fresh:
         conversation = conversations[_group(items[index], customers)]
         results[index] = InboundResult(
@@ -255,10 +259,11 @@ def _conversations_for(
     fresh: list[int],
     customers: dict[tuple[str, str], Customer],
     policies: Any,
-) -> tuple[dict[tuple[int, int], Conversation], dict[int, int]]:
+) -> tuple[dict[tuple[int, int], Conversation], dict[int, int], set[int]]:
     """(channel, customer) -> the locked conversation each group's messages go to: the latest
-    one while open or inside the channel's reopen window, else a new one. Returns it and
-    {new conversation id: index of the item that opened it}."""
+    one while open or inside the channel's reopen window, else a new one. Returns it,
+    {new conversation id: index of the item that opened it} and the ids of conversations a
+    message brought back to open."""
     first: dict[tuple[int, int], int] = {}
     for index in fresh:
         first.setdefault(_group(items[index], customers), index)
@@ -298,12 +303,14 @@ def _conversations_for(
         )
         chosen[group] = conversation
         created[conversation.pk] = index
+    woken: set[int] = set()
     for group, conversation in chosen.items():
         conversation.customer = customers[_address(items[first[group]])]
         conversation.channel = items[first[group]].channel
-        if conversation.pk not in created:
+        if conversation.pk not in created and conversation.status != ConversationStatus.OPEN:
             _wake(conversation, now=items[first[group]].at, policies=policies, save=False)
-    return chosen, created
+            woken.add(conversation.pk)
+    return chosen, created, woken
 
 
 def _continues(conversation: Conversation, item: BatchItem) -> bool:
@@ -346,7 +353,6 @@ def _update_conversations(
     conversations: dict[tuple[int, int], Conversation],
     messages: dict[int, Message],
     policies: Any,
-    created: dict[int, int],
 ) -> list[Conversation]:
     """Activity, unread marker, waiting time and SLA clocks; then one UPDATE each."""
     touched: dict[int, Conversation] = {}
@@ -373,6 +379,8 @@ def _update_conversations(
 def _broadcast(
     conversations: list[Conversation], created: dict[int, int], messages: list[Message]
 ) -> None:
+    """`message.created` for each message (the inbox refreshes on it); a conversation event
+    only where the conversation itself changed: created, or brought back to open."""
     events: list[tuple[str, dict[str, Any]]] = []
     for conversation in conversations:
         kind = "conversation.created" if conversation.pk in created else "conversation.updated"
