@@ -13,6 +13,7 @@ Scenarios:
            whether every message was stored exactly once
   screen   open loop at 20 msg/s for 10 s with 100 agent sockets: POST-to-screen latency
   worker   1000 no-op django-q tasks through the worker
+  idle     4,000 agent and 1,000 widget websockets held open with heartbeats: memory of web
 Prints one markdown table per scenario (the numbers in bench/RESULTS.md come from here).
 """
 
@@ -37,7 +38,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 from websockets.asyncio.client import connect  # noqa: E402
 
 from tests.stack.clients import Console  # noqa: E402
-from tests.stack.conftest import ACCOUNT_SID, AGENT, AUTH_TOKEN  # noqa: E402
+from tests.stack.conftest import AGENT, sms_channel, stack_agent  # noqa: E402
 from tests.stack.harness import Stack, wait_until  # noqa: E402
 from tests.support.fake_twilio import FakeTwilio  # noqa: E402
 from tests.support.loadgen import Senders, Target, closed_loop, open_loop, summary  # noqa: E402
@@ -184,7 +185,87 @@ def scenario_worker(stack: Stack) -> None:
     )
 
 
-SCENARIOS = ["accept", "burst", "screen", "worker"]
+def _rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (uvicorn workers), in MiB."""
+    total = 0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(c) for c in children.read_text().split()]
+    for each in pids:
+        for line in Path(f"/proc/{each}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total / 1024
+
+
+async def _idle(stack: Stack, cookie: str, widget: str, agents: int, visitors: int) -> int:
+    import aiohttp
+
+    base = stack.url.replace("http", "ws", 1)
+    shop = "https://shop.bench.example"
+    tokens = []
+    async with aiohttp.ClientSession() as http:
+        for _ in range(visitors):
+            async with http.post(
+                f"{stack.url}/widget/api/{widget}/session", json={}, headers={"Origin": shop}
+            ) as response:
+                tokens.append((await response.json())["token"])
+    sockets = []
+    for n in range(agents):
+        sockets.append(
+            await connect(
+                f"{base}/ws/console/",
+                additional_headers={"Cookie": cookie, "Origin": stack.url},
+                open_timeout=30,
+            )
+        )
+        if n % 500 == 499:
+            await asyncio.sleep(0.5)
+    for token in tokens:
+        ws = await connect(
+            f"{base}/ws/widget/?channel={widget}", additional_headers={"Origin": shop},
+            open_timeout=30,
+        )
+        await ws.send(json.dumps({"type": "auth", "token": token}))
+        sockets.append(ws)
+    await asyncio.sleep(2)
+
+    async def heartbeat(ws: Any) -> None:
+        await ws.send(json.dumps({"type": "ping"}))
+
+    await asyncio.gather(*(heartbeat(ws) for ws in sockets), return_exceptions=True)
+    await asyncio.sleep(5)
+    open_sockets = sum(1 for ws in sockets if ws.state.name == "OPEN")
+    rss = _rss_mb(stack.processes["web"].pid)
+    for ws in sockets:
+        await ws.close()
+    return open_sockets, rss
+
+
+def scenario_idle(stack: Stack, target: Target, agents: int = 4000, visitors: int = 1000) -> None:
+    del target
+    console = Console(stack.url)
+    console.sign_in(*AGENT)
+    widget = stack.shell(
+        "from helpdesk.inboxes.models import Channel; c = Channel.objects.create("
+        "kind='web_widget', name='Bench widget', settings={'allowed_origins': "
+        "['https://shop.bench.example'], 'rate_limits': {'session_per_ip': 100000, "
+        "'socket_per_ip': 100000}}); print(c.public_id)"
+    ).strip()
+    before = _rss_mb(stack.processes["web"].pid)
+    open_sockets, rss = asyncio.run(_idle(stack, console.cookie_header(), widget, agents, visitors))
+    table(
+        f"idle: {agents} agent + {visitors} widget websockets with heartbeats",
+        [
+            ("sockets open after a heartbeat round", f"{open_sockets} of {agents + visitors}"),
+            ("web RSS before / with the sockets", f"{before:.0f} / {rss:.0f} MiB"),
+            ("per socket", f"{(rss - before) * 1024 / max(open_sockets, 1):.0f} KiB"),
+        ],
+    )
+
+
+SCENARIOS = ["accept", "burst", "screen", "worker", "idle"]
 
 
 def main() -> None:
@@ -206,23 +287,8 @@ def main() -> None:
     twilio = FakeTwilio().start()
     try:
         with Stack.start(twilio.base_url, **env) as stack:
-            made = json.loads(
-                stack.manage(
-                    "create_channel", "twilio-sms", "--name", "Bench SMS",
-                    "--account-sid", ACCOUNT_SID, "--auth-token", AUTH_TOKEN,
-                    "--sender", "+15005550006",
-                )
-            )
-            stack.manage(
-                "create_agent", "--username", AGENT[0], "--password-stdin", stdin=AGENT[1] + "\n"
-            )
-            target = Target(
-                base_url=stack.url,
-                public_base_url=stack.url,
-                channel_public_id=made["inbound_url"].rstrip("/").split("/")[-2],
-                auth_token=AUTH_TOKEN,
-                account_sid=ACCOUNT_SID,
-            )
+            target = sms_channel(stack, "Bench SMS", "+15005550006")
+            stack_agent(stack)
             for name in args.scenarios:
                 if name == "worker":
                     scenario_worker(stack)

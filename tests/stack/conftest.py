@@ -49,23 +49,36 @@ class Running:
         return console
 
 
+def sms_channel(stack: Stack, name: str, sender: str) -> Target:
+    """Create a Twilio SMS channel with the operator's command; where to send its webhooks."""
+    made = json.loads(
+        stack.manage(
+            "create_channel", "twilio-sms", "--name", name,
+            "--account-sid", ACCOUNT_SID, "--auth-token", AUTH_TOKEN, "--sender", sender,
+        )
+    )
+    return Target(
+        base_url=stack.url,
+        public_base_url=stack.url,
+        channel_public_id=made["inbound_url"].rstrip("/").split("/")[-2],
+        auth_token=AUTH_TOKEN,
+        account_sid=ACCOUNT_SID,
+        to=sender,
+        channel_id=int(made["id"]),
+    )
+
+
+def stack_agent(stack: Stack) -> None:
+    stack.manage("create_agent", "--username", AGENT[0], "--password-stdin", stdin=AGENT[1] + "\n")
+
+
 def start_running(**env: str) -> Iterator[Running]:
     twilio = FakeTwilio().start()
     try:
         with Stack.start(twilio.base_url, **env) as stack:
-            made = json.loads(
-                stack.manage(
-                    "create_channel", "twilio-sms", "--name", "Stack SMS",
-                    "--account-sid", ACCOUNT_SID, "--auth-token", AUTH_TOKEN,
-                    "--sender", "+15005550006",
-                )
-            )
-            stack.manage(
-                "create_agent", "--username", AGENT[0], "--password-stdin",
-                stdin=AGENT[1] + "\n",
-            )
-            public_id = made["inbound_url"].rstrip("/").split("/")[-2]
-            running = Running(stack, twilio, int(made["id"]), public_id)
+            target = sms_channel(stack, "Stack SMS", "+15005550006")
+            stack_agent(stack)
+            running = Running(stack, twilio, target.channel_id, target.channel_public_id)
             running.sla_sid = _start_sla_probe(running)
             yield running
     finally:
@@ -77,26 +90,12 @@ def _start_sla_probe(running: Running) -> str:
     it, sent as the stack starts: the breach test checks the running worker caught the breach
     once and in time, without the tier waiting a minute just for it."""
     stack = running.stack
-    made = json.loads(
-        stack.manage(
-            "create_channel", "twilio-sms", "--name", "Stack SLA probe",
-            "--account-sid", ACCOUNT_SID, "--auth-token", AUTH_TOKEN,
-            "--sender", "+15005550007",
-        )
-    )
+    probe = sms_channel(stack, "Stack SLA probe", "+15005550007")
     stack.shell(
         "from helpdesk.sla.models import SLAPolicy, SLARule; "
         "p = SLAPolicy.objects.create(name='Stack one minute', first_response_minutes=1, "
         "warn_percent=50); "
-        f"SLARule.objects.create(policy=p, position=0, channel_id={int(made['id'])})"
-    )
-    probe = Target(
-        base_url=stack.url,
-        public_base_url=stack.url,
-        channel_public_id=made["inbound_url"].rstrip("/").split("/")[-2],
-        auth_token=AUTH_TOKEN,
-        account_sid=ACCOUNT_SID,
-        to="+15005550007",
+        f"SLARule.objects.create(policy=p, position=0, channel_id={probe.channel_id})"
     )
     (shot,) = asyncio.run(open_loop(probe, count=1, rate=1, senders=Senders(1, "+4793")))
     assert shot.status == 200, shot

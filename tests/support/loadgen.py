@@ -30,6 +30,7 @@ class Target:
     auth_token: str
     account_sid: str = "AC0123456789abcdef0123456789abcdef"
     to: str = "+15005550006"
+    channel_id: int = 0  # our id of the channel, where the caller knows it
 
     @property
     def path(self) -> str:
