@@ -65,9 +65,10 @@ class Console:
     def cookie_header(self) -> str:
         return "; ".join(f"{c.name}={c.value}" for c in self.http.cookies)
 
-    def socket(self) -> ConsoleSocket:
+    def socket(self, base_url: str | None = None) -> ConsoleSocket:
+        """The console's websocket, on `base_url` (another process, e.g. `ws`) or this one."""
         ws = connect(
-            self.base_url.replace("http", "ws", 1) + "/ws/console/",
+            (base_url or self.base_url).replace("http", "ws", 1) + "/ws/console/",
             additional_headers={"Cookie": self.cookie_header(), "Origin": self.base_url},
             open_timeout=10,
         )

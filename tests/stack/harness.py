@@ -73,7 +73,7 @@ class Stack:
     def start(cls, twilio_api_url: str, **extra_env: str) -> Iterator[Stack]:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         database = f"relay_stack_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        port, redis_port = free_port(), free_port()
+        port, redis_port, ws_port = free_port(), free_port(), free_port()
         env = {
             key: value
             for key, value in os.environ.items()
@@ -92,6 +92,7 @@ class Stack:
                 "SECURE_HSTS_SECONDS": "0",
                 "HOST": "127.0.0.1",
                 "PORT": str(port),
+                "WS_PORT": str(ws_port),
                 "STATIC_ROOT": str(ARTIFACTS / f"static_{database}"),
                 "MEDIA_ROOT": str(ARTIFACTS / f"media_{database}"),
                 "TWILIO_API_BASE_URL": twilio_api_url,

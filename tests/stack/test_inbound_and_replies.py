@@ -4,6 +4,8 @@ the console, delivery to the (fake) Twilio API by the worker."""
 from __future__ import annotations
 
 import asyncio
+import signal
+import urllib.request
 from urllib.parse import parse_qs, urlsplit
 
 from tests.stack.conftest import STACK, Running
@@ -76,3 +78,39 @@ def test_stack_200_agent_replies_each_posted_to_twilio_exactly_once(running):
         "AND delivery_status = 'failed'", message_ids
     )
     assert failed == 0
+
+
+def test_stack_websockets_served_by_their_own_ws_process(running):
+    """The Procfile's `ws` process serves the agents' sockets (a proxy routes /ws/ there), so
+    broadcasts never share a process with requests; events raised by `web` and `ingest` reach
+    its sockets through Redis."""
+    stack = running.stack
+    stack.run("ws")
+    ws_url = f"http://127.0.0.1:{stack.env['WS_PORT']}"
+    wait_until(lambda: _http_ok(f"{ws_url}/healthz"), timeout=30, what="the ws process")
+    console = running.console()  # signed in through web; the session is shared
+    socket = console.socket(base_url=ws_url)
+    try:
+        shots = asyncio.run(
+            open_loop(running.target(), count=3, rate=10, senders=Senders(3, "+4795"))
+        )
+        sids = [s.sid for s in shots]
+        wait_until(lambda: processed(running, sids) == 3, timeout=30, what="3 messages")
+        ids = {row[0] for row in stack.sql(
+            "SELECT id FROM conversations_message WHERE external_id = ANY(%s)", sids
+        )}
+        got: set[int] = set()
+        while got != ids:
+            event = socket.wait_for(lambda e: e.get("type") == "message.created", timeout=10)
+            got.add(event["message_id"])
+    finally:
+        socket.close()
+        stack.kill("ws", signal.SIGTERM)
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
