@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from helpdesk.console import search, selectors
@@ -144,6 +145,36 @@ def test_inbox_page_search_without_matches_lists_nothing(agent, plan):
     page = inbox_page(agent, InboxFilters(query="zyxwvut"))
     assert _ids(page) == [] and page.paginator.count == 0
     assert _ids(inbox_page(agent, InboxFilters(query="!!!"))) == []
+
+
+def test_inbox_shows_the_capped_count(signed_in, cap):
+    _matching(cap + 3)
+    page = signed_in.get(reverse("console:inbox"), {"q": "parcel", "page_size": 2})
+    html = page.content.decode()
+    assert f"More than {cap} conversations" in html
+    assert "Only the first" not in html  # on the last page only
+    last = signed_in.get(reverse("console:inbox"), {"q": "parcel", "page_size": 2, "page": 3})
+    assert f"Only the first {cap} are listed" in last.content.decode()
+
+
+def test_inbox_shows_the_exact_count_below_the_cap(signed_in, cap):
+    _matching(1)
+    html = signed_in.get(reverse("console:inbox"), {"q": "parcel"}).content.decode()
+    assert "1 conversation<" in html and "More than" not in html
+    _matching(2)
+    html = signed_in.get(reverse("console:inbox"), {"q": "parcel"}).content.decode()
+    assert "3 conversations<" in html
+    assert "result-count" not in signed_in.get(reverse("console:inbox")).content.decode()
+
+
+def test_inbox_capped_count_is_translated(signed_in, agent, cap):
+    agent.agent_profile.language = "ar"
+    agent.agent_profile.save(update_fields=["language"])
+    _matching(cap + 1)
+    page = signed_in.get(reverse("console:inbox"), {"q": "parcel"}, HTTP_ACCEPT_LANGUAGE="ar")
+    html = page.content.decode()
+    assert 'dir="rtl"' in html
+    assert "More than" not in html and "أكثر من 5 محادثة" in html
 
 
 @pytest.mark.postgres
