@@ -8,13 +8,13 @@
 
 Seeds (PostgreSQL only) customers, addresses, conversations and messages on one bench channel
 with `INSERT … SELECT` from `generate_series` and the sample texts (COPY-ed into a temporary
-table), so a million messages take about a minute; the search trigger fills each message's
-document as it does in production. Conversations: three in four open, one in ten assigned to
-the bench agent, ten messages each (customer and agent turns, a private note, an activity line)
-in the six languages of ../shared/data/sample_messages.jsonl (or the bundled demo samples),
-message ids in time order. Each conversation's first message ends with a reference ("Ref:
-BX004242") that no other message has: the rare word. One conversation in 50 asks about a
-"voucher": a word too common to list by id and too sparse to find by walking far.
+table), so a million messages take a few minutes; the search triggers fill each message's
+document and each conversation's as they do in production. Conversations: three in four open,
+one in ten assigned to the bench agent, ten messages each (customer and agent turns, a private
+note, an activity line) in the six languages of ../shared/data/sample_messages.jsonl (or the
+bundled demo samples), message ids in time order. Each conversation's first message ends with
+a reference ("Ref: BX004242") that no other message has: the rare word. One conversation in 50
+asks about a "voucher": a word too common to list by id and too sparse to find by walking far.
 
 Then times what an agent waits for, through the console's selectors (page size 25) and, for
 searches, the whole console page: p50 and p95 of `--runs` runs after two warm-ups, with the
@@ -311,6 +311,7 @@ def main() -> None:
         page(InboxFilters(view="all", query="order"), 5),
         runs,
     )
+    measure("Console page, no search", console(""), runs)
     for label, query in (
         ("common word", "order"),
         ("rare word", rare),
