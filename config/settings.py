@@ -136,23 +136,29 @@ SQLITE_OPTIONS = {
     "timeout": 20,
 }
 _db = DATABASES["default"]
+# No JIT compilation: PostgreSQL compiles any plan whose estimate passes jit_above_cost, and
+# for the inbox's LIMIT queries (estimates far above what they read) that took 50 ms to 1 s
+# before a query that runs in a few milliseconds (bench/RESULTS.md, "Search").
+POSTGRES_SESSION_OPTIONS = "-c jit=off"
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["OPTIONS"] = SQLITE_OPTIONS
 elif _db["ENGINE"] == "django.db.backends.postgresql" and not MANAGEMENT_COMMAND:
     # The ASGI web process runs each request in its own thread: a pool bounds and reuses their
     # connections. A short timeout turns a busy pool into a quick 503, never a 10 s wait.
     _db["OPTIONS"] = {
+        "options": POSTGRES_SESSION_OPTIONS,
         "pool": {
             "min_size": int(os.environ.get("DB_POOL_MIN", "1")),
             "max_size": DB_POOL_MAX,
             "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "3")),
-        }
+        },
     }
     _db["CONN_HEALTH_CHECKS"] = False
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     # Management commands (the django-q cluster, the ingest loop, migrate) are single-threaded
     # per process, and the cluster forks: a pool opened in its parent would hand the same
     # socket to every child. Each process keeps one plain connection of its own instead.
+    _db["OPTIONS"] = {"options": POSTGRES_SESSION_OPTIONS}
     _db["CONN_MAX_AGE"] = 300
     _db["CONN_HEALTH_CHECKS"] = True
 DATABASE_IS_POSTGRES = _db["ENGINE"] == "django.db.backends.postgresql"
