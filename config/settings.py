@@ -328,6 +328,9 @@ WIDGET_VERIFIED_TOKEN_MAX_AGE = int(
 )
 
 # --- Integrations --------------------------------------------------------------------------
+# Appended to the webhook URLs Relay hands out (Twilio's connection overrides): retry on a
+# read timeout and on 5xx (our 503 under overload), 3 times within Twilio's 15 s.
+TWILIO_WEBHOOK_OVERRIDES = os.environ.get("TWILIO_WEBHOOK_OVERRIDES", "#rc=3&rp=ct,rt,5xx&rt=5000")
 TWILIO_API_BASE_URL = os.environ.get(
     # Under tests nothing may reach the internet: an unset base URL refuses at once.
     "TWILIO_API_BASE_URL", "http://127.0.0.1:9" if TESTING else "https://api.twilio.com"

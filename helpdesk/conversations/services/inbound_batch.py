@@ -278,9 +278,9 @@ def _conversations_for(
         first.setdefault(_group(items[index], customers), index)
     latest = {
         (c.channel_id, c.customer_id): c
-        for c in Conversation.objects.select_for_update().filter(
-            pk__in=_latest_conversation_ids(set(first))
-        )
+        for c in Conversation.objects.select_for_update()
+        .filter(pk__in=_latest_conversation_ids(set(first)))
+        .order_by("pk")  # the order every writer locks conversations in
     }
     chosen: dict[tuple[int, int], Conversation] = {}
     to_create: list[tuple[tuple[int, int], int]] = []
