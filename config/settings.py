@@ -233,11 +233,10 @@ Q_CLUSTER = {
 }
 # Stored webhooks are processed by the `ingest` process; tests process them inline, like jobs.
 INGEST_INLINE = TESTING and not env_bool("RELAY_ASYNC_JOBS")
-# The web process's own small async pool for accepting webhooks (PostgreSQL): a request that
-# gets no connection within the timeout, or finds this many already waiting, is answered 503.
+# The web process's own small async pool for accepting webhooks (PostgreSQL): a webhook that
+# is not stored within the timeout is answered 503.
 INGEST_POOL_MAX = int(os.environ.get("INGEST_POOL_MAX", "4"))
 INGEST_POOL_TIMEOUT = float(os.environ.get("INGEST_POOL_TIMEOUT", "1.0"))
-INGEST_POOL_MAX_WAITING = int(os.environ.get("INGEST_POOL_MAX_WAITING", "256"))
 # Webhooks queued in one web process for the next statement; beyond it, 503 at once.
 INGEST_QUEUE_MAX = int(os.environ.get("INGEST_QUEUE_MAX", "2000"))
 

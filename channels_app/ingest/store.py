@@ -122,7 +122,6 @@ class _AcceptWriter:
                     min_size=1,
                     max_size=settings.INGEST_POOL_MAX,
                     timeout=settings.INGEST_POOL_TIMEOUT,
-                    max_waiting=settings.INGEST_POOL_MAX_WAITING,
                     # A stuck database must not hold requests: 5 s per statement at most.
                     kwargs={"autocommit": True, "options": "-c statement_timeout=5000"},
                     # A connection the server dropped (restart, failover) is replaced before
