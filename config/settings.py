@@ -84,6 +84,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "helpdesk.core.middleware.ReleaseDatabaseConnectionMiddleware",
     "helpdesk.core.middleware.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "helpdesk.core.middleware.RequestBodyLimitMiddleware",
@@ -166,6 +167,10 @@ DATABASE_IS_POSTGRES = _db["ENGINE"] == "django.db.backends.postgresql"
 # connection): the pool's size. The rest wait up to WEB_QUEUE_TIMEOUT seconds, then get 503.
 WEB_MAX_CONCURRENT_REQUESTS = int(os.environ.get("WEB_MAX_CONCURRENT_REQUESTS", DB_POOL_MAX))
 WEB_QUEUE_TIMEOUT = float(os.environ.get("WEB_QUEUE_TIMEOUT", "2"))
+# Seconds a request's whole body may take to arrive (read before the request asks for a turn,
+# so a slow sender holds no turn); then 408. An upload of REQUEST_BODY_MAX_BYTES needs about
+# 1 MB/s to make it.
+WEB_BODY_TIMEOUT = float(os.environ.get("WEB_BODY_TIMEOUT", "15"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
