@@ -3,7 +3,9 @@
 Switches (all optional):
   DEBUG             "1"/"true" for development. Default off.
   SECRET_KEY        required unless DEBUG.
-  DATABASE_URL      default: SQLite file `db.sqlite3` in the project folder.
+  DATABASE_URL      default: SQLite file `db.sqlite3` in the project folder. libpq parameters in
+                    its query string (sslmode, sslrootcert, ...) apply to every connection.
+  DB_STARTUP_OPTIONS  "off": send no `-c jit=off` at connect (poolers that refuse it; README).
   REDIS_URL         when set: channels-redis pub/sub layer and the Redis cache.
   ALLOWED_HOSTS     comma separated. Default: localhost names only.
   PUBLIC_BASE_URL   how the outside world reaches us (webhook signatures are checked against it).
@@ -137,29 +139,47 @@ SQLITE_OPTIONS = {
     "timeout": 20,
 }
 _db = DATABASES["default"]
+# What DATABASE_URL's query string says (sslmode, sslrootcert, connect_timeout, options, ...)
+# is kept: ours are added to it, never put in its place. helpdesk.core.db.conninfo() passes
+# the libpq parameters among them to the connections Django does not make.
+_db_options: dict[str, Any] = _db.setdefault("OPTIONS", {})
 # No JIT compilation: PostgreSQL compiles any plan whose estimate passes jit_above_cost, and
 # for the inbox's LIMIT queries (estimates far above what they read) that took 50 ms to 1 s
-# before a query that runs in a few milliseconds (bench/RESULTS.md, "Search").
+# before a query that runs in a few milliseconds (bench/RESULTS.md, "Search"). Sent as a
+# startup option; DB_STARTUP_OPTIONS=off leaves it out for poolers that refuse startup options
+# (PgBouncer: set it on the role instead, see the README).
 POSTGRES_SESSION_OPTIONS = "-c jit=off"
+DB_STARTUP_OPTIONS = env_bool("DB_STARTUP_OPTIONS", True)
+
+
+def postgres_startup_options(ours: str, from_url: str | list[str] | None) -> str:
+    """Ours first, then the URL's own `-c` settings: PostgreSQL applies them in order, so the
+    URL's win where both set one."""
+    theirs = [from_url] if isinstance(from_url, str) else list(from_url or [])
+    return " ".join(part for part in [ours, *theirs] if part)
+
+
 if _db["ENGINE"] == "django.db.backends.sqlite3":
-    _db["OPTIONS"] = SQLITE_OPTIONS
-elif _db["ENGINE"] == "django.db.backends.postgresql" and not MANAGEMENT_COMMAND:
+    _db["OPTIONS"] = {**SQLITE_OPTIONS, **_db_options}
+elif _db["ENGINE"] == "django.db.backends.postgresql":
+    _db_options["options"] = postgres_startup_options(
+        POSTGRES_SESSION_OPTIONS if DB_STARTUP_OPTIONS else "", _db_options.get("options")
+    )
+    if not _db_options["options"]:
+        del _db_options["options"]
+if _db["ENGINE"] == "django.db.backends.postgresql" and not MANAGEMENT_COMMAND:
     # The ASGI web process runs each request in its own thread: a pool bounds and reuses their
     # connections. A short timeout turns a busy pool into a quick 503, never a 10 s wait.
-    _db["OPTIONS"] = {
-        "options": POSTGRES_SESSION_OPTIONS,
-        "pool": {
-            "min_size": int(os.environ.get("DB_POOL_MIN", "1")),
-            "max_size": DB_POOL_MAX,
-            "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "3")),
-        },
+    _db_options["pool"] = {
+        "min_size": int(os.environ.get("DB_POOL_MIN", "1")),
+        "max_size": DB_POOL_MAX,
+        "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "3")),
     }
     _db["CONN_HEALTH_CHECKS"] = False
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     # Management commands (the django-q cluster, the ingest loop, migrate) are single-threaded
     # per process, and the cluster forks: a pool opened in its parent would hand the same
     # socket to every child. Each process keeps one plain connection of its own instead.
-    _db["OPTIONS"] = {"options": POSTGRES_SESSION_OPTIONS}
     _db["CONN_MAX_AGE"] = 300
     _db["CONN_HEALTH_CHECKS"] = True
 DATABASE_IS_POSTGRES = _db["ENGINE"] == "django.db.backends.postgresql"

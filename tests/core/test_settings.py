@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -192,3 +193,170 @@ def test_settings_postgres_sessions_never_jit_compile():
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone() == ("off",)
+
+
+DATABASE_PROBE = """
+import json, sys
+sys.argv = {argv!r}
+import django
+django.setup()
+from django.conf import settings
+from psycopg.conninfo import conninfo_to_dict
+from helpdesk.core.db import conninfo
+options = dict(settings.DATABASES["default"].get("OPTIONS", {{}}))
+options["pool"] = "pool" in options
+print(json.dumps({{"options": options, "conninfo": conninfo_to_dict(conninfo())}}))
+"""
+
+TLS_URL = (
+    "postgres://relay:secret@db.example.com:6432/relay"
+    "?sslmode=verify-full&sslrootcert=/etc/relay/db-ca.pem&sslcert=/etc/relay/client.crt"
+    "&sslkey=/etc/relay/client.key&connect_timeout=5&target_session_attrs=read-write"
+    "&options=-c%20statement_timeout%3D5000"
+)
+
+
+def _database_probe(url: str, *argv: str, **extra_env: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in {"DB_STARTUP_OPTIONS", "DB_POOL"}}
+    env.update(
+        DEBUG="1", DJANGO_SETTINGS_MODULE="config.settings", DATABASE_URL=url, **extra_env
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", DATABASE_PROBE.format(argv=list(argv))],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("argv", "pooled"),
+    [(["/usr/bin/uvicorn", "config.asgi:application"], True), (["manage.py", "qcluster"], False)],
+    ids=["web", "worker"],
+)
+def test_settings_keep_tls_parameters_from_database_url(argv, pooled):
+    """sslmode and friends in DATABASE_URL reach Django's connections, pooled or not, and the
+    session options from the URL are kept next to ours (ours first: the URL's win)."""
+    options = _database_probe(TLS_URL, *argv)["options"]
+    assert options == {
+        "sslmode": "verify-full",
+        "sslrootcert": "/etc/relay/db-ca.pem",
+        "sslcert": "/etc/relay/client.crt",
+        "sslkey": "/etc/relay/client.key",
+        "connect_timeout": 5,
+        "target_session_attrs": "read-write",
+        "options": "-c jit=off -c statement_timeout=5000",
+        "pool": pooled,
+    }
+
+
+def test_conninfo_carries_tls_and_session_parameters_from_database_url():
+    """The webhook accept pool and the LISTEN connection reach the database as Django does."""
+    info = _database_probe(TLS_URL, "/usr/bin/uvicorn")["conninfo"]
+    assert info == {
+        "dbname": "relay",
+        "user": "relay",
+        "password": "secret",
+        "host": "db.example.com",
+        "port": "6432",
+        "sslmode": "verify-full",
+        "sslrootcert": "/etc/relay/db-ca.pem",
+        "sslcert": "/etc/relay/client.crt",
+        "sslkey": "/etc/relay/client.key",
+        "connect_timeout": "5",
+        "target_session_attrs": "read-write",
+        "options": "-c jit=off -c statement_timeout=5000",
+        "application_name": "relay",
+    }
+
+
+def test_settings_db_startup_options_off_sends_none_of_ours():
+    """Behind PgBouncer, which refuses startup options it does not know (README)."""
+    plain = "postgres://relay@db.example.com/relay?sslmode=require"
+    probe = _database_probe(plain, "/usr/bin/uvicorn", DB_STARTUP_OPTIONS="off")
+    assert "options" not in probe["options"] and "options" not in probe["conninfo"]
+    assert probe["conninfo"]["sslmode"] == "require"
+    kept = _database_probe(TLS_URL, "/usr/bin/uvicorn", DB_STARTUP_OPTIONS="off")
+    assert kept["conninfo"]["options"] == "-c statement_timeout=5000"  # the URL's own
+
+
+def test_settings_sqlite_url_options_are_kept_next_to_ours(tmp_path):
+    url = f"sqlite:///{tmp_path / 'relay.sqlite3'}?timeout=5"
+    options = _database_probe(url, "manage.py", "check")["options"]
+    assert options["timeout"] == 5  # the URL's
+    assert options["transaction_mode"] == "IMMEDIATE"
+    assert "journal_mode=WAL" in options["init_command"]
+
+
+def _test_database_url(query: str) -> str:
+    from django.db import connection
+
+    db = connection.settings_dict
+    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{credentials}@{db['HOST']}:{db['PORT']}/{db['NAME']}?{query}"
+
+
+SESSION_PROBE = """
+import sys
+sys.argv = ["manage.py", "shell"]  # a plain connection: a pool would hide why it failed
+import django, psycopg
+django.setup()
+from django.db import connection
+from helpdesk.core.db import conninfo
+SQL = "SELECT current_setting('jit'), current_setting('statement_timeout'), "
+SQL += "current_setting('application_name')"
+def django_session():
+    with connection.cursor() as cursor:
+        cursor.execute(SQL)
+        return cursor.fetchone()
+def direct_session():
+    with psycopg.connect(conninfo()) as conn:
+        return conn.execute(SQL).fetchone()
+for session in (django_session, direct_session):
+    try:
+        print(session.__name__, *session())
+    except Exception as exc:
+        print(session.__name__, "refused:", str(exc).splitlines()[0])
+"""
+
+
+def _sessions(url: str) -> list[str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DB_STARTUP_OPTIONS", "DB_POOL"}}
+    env.update(DEBUG="1", DJANGO_SETTINGS_MODULE="config.settings", DATABASE_URL=url)
+    result = subprocess.run(
+        [sys.executable, "-c", SESSION_PROBE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_conninfo_and_django_sessions_get_the_url_parameters():
+    url = _test_database_url("application_name=relay-probe&options=-c%20statement_timeout%3D4321")
+    assert _sessions(url) == [
+        "django_session off 4321ms relay-probe",
+        "direct_session off 4321ms relay-probe",
+    ]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_conninfo_and_django_sessions_refuse_to_connect_without_the_certificate_asked_for():
+    """verify-full with a CA file that does not exist: libpq refuses before any query (with
+    or without TLS on this server), on Django's connection and on the direct ones alike."""
+    lines = _sessions(_test_database_url("sslmode=verify-full&sslrootcert=/nonexistent/ca.pem"))
+    assert [line.split(" ", 2)[:2] for line in lines] == [
+        ["django_session", "refused:"],
+        ["direct_session", "refused:"],
+    ]
+    assert all("ssl" in line.lower() or "certificate" in line.lower() for line in lines), lines
