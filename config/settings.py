@@ -121,10 +121,39 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
-# `manage.py <command>` (worker, ingest loop, migrations) versus the ASGI server (`web`).
-MANAGEMENT_COMMAND = (
-    sys.argv[1] if len(sys.argv) > 1 and Path(sys.argv[0]).name == "manage.py" else ""
-)
+def management_command(argv: list[str]) -> str:
+    """The Django command this process runs, however it was started (`manage.py`,
+    `django-admin`, `python -m django`), or "" for anything else (the ASGI server, pytest)."""
+    if len(argv) < 2:
+        return ""
+    program = Path(argv[0])
+    if program.name == "manage.py" or program.stem == "django-admin":
+        return argv[1]
+    if program.name == "__main__.py" and program.parent.name == "django":
+        return argv[1]
+    return ""
+
+
+def env_switch(name: str) -> bool | None:
+    """An on/off switch: None when unset; a value that is neither refuses to start."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return None
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be on or off, not {value!r}.")
+
+
+# A management command (worker, ingest loop, migrations) or a server (`web`, `runserver`).
+MANAGEMENT_COMMAND = management_command(sys.argv)
+_SERVES_REQUESTS = MANAGEMENT_COMMAND in ("", "runserver")
+# Servers run each request in a thread of its own and share a pool of connections; commands
+# are single-threaded and the django-q cluster forks, so they keep one plain connection each.
+# DB_POOL=on/off overrides this for a process started some other way.
+_db_pool_switch = env_switch("DB_POOL")
+DB_POOL = _SERVES_REQUESTS if _db_pool_switch is None else _db_pool_switch
 DB_POOL_MAX = int(os.environ.get("DB_POOL_MAX", "10"))
 DATABASES = {
     "default": dj_database_url.parse(
@@ -167,7 +196,7 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     )
     if not _db_options["options"]:
         del _db_options["options"]
-if _db["ENGINE"] == "django.db.backends.postgresql" and not MANAGEMENT_COMMAND:
+if _db["ENGINE"] == "django.db.backends.postgresql" and DB_POOL:
     # The ASGI web process runs each request in its own thread: a pool bounds and reuses their
     # connections. A short timeout turns a busy pool into a quick 503, never a 10 s wait.
     _db_options["pool"] = {
@@ -176,12 +205,14 @@ if _db["ENGINE"] == "django.db.backends.postgresql" and not MANAGEMENT_COMMAND:
         "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "3")),
     }
     _db["CONN_HEALTH_CHECKS"] = False
-elif _db["ENGINE"] == "django.db.backends.postgresql":
+elif _db["ENGINE"] == "django.db.backends.postgresql" and not _SERVES_REQUESTS:
     # Management commands (the django-q cluster, the ingest loop, migrate) are single-threaded
     # per process, and the cluster forks: a pool opened in its parent would hand the same
     # socket to every child. Each process keeps one plain connection of its own instead.
     _db["CONN_MAX_AGE"] = 300
     _db["CONN_HEALTH_CHECKS"] = True
+# A server told DB_POOL=off opens a connection per request (CONN_MAX_AGE 0): persistent ones
+# leak under ASGI, where no thread lives as long as its connection.
 DATABASE_IS_POSTGRES = _db["ENGINE"] == "django.db.backends.postgresql"
 # Django requests one web process runs at once (each in a thread, each may hold a database
 # connection): the pool's size. The rest wait up to WEB_QUEUE_TIMEOUT seconds, then get 503.

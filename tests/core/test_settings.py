@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import django
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -161,8 +162,9 @@ def test_settings_refuse_timeouts_that_could_send_twice(env, named):
     assert "ImproperlyConfigured" in result.stderr and named in result.stderr
 
 
-def _database_options(*argv: str) -> str:
-    env = {**os.environ, "DEBUG": "1", "DATABASE_URL": "postgres://u@127.0.0.1:5432/x"}
+def _database_options(*argv: str, **extra_env: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in {"DB_POOL", "DB_STARTUP_OPTIONS"}}
+    env.update(DEBUG="1", DATABASE_URL="postgres://u@127.0.0.1:5432/x", **extra_env)
     code = (
         f"import sys; sys.argv = {list(argv)!r}; import os;"
         "os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings';"
@@ -176,13 +178,89 @@ def _database_options(*argv: str) -> str:
     return result.stdout.strip()
 
 
-def test_settings_pool_only_in_the_web_server_never_in_forking_commands():
+POOLED = "['options', 'pool'] 0"
+OWN_CONNECTION = "['options'] 300"
+DJANGO_MAIN = str(Path(django.__file__).parent / "__main__.py")
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["manage.py", "qcluster"], OWN_CONNECTION),
+        (["/srv/relay/.venv/bin/django-admin", "qcluster"], OWN_CONNECTION),
+        ([DJANGO_MAIN, "qcluster"], OWN_CONNECTION),  # python -m django qcluster
+        (["manage.py", "run_ingest"], OWN_CONNECTION),
+        (["manage.py", "migrate"], OWN_CONNECTION),
+        (["/usr/bin/uvicorn", "config.asgi:application"], POOLED),
+        (["manage.py", "runserver"], POOLED),  # a server, threads per request
+        (["/srv/relay/.venv/bin/django-admin", "runserver", "8000"], POOLED),
+    ],
+    ids=[
+        "manage.py-qcluster",
+        "django-admin-qcluster",
+        "python-m-django-qcluster",
+        "run_ingest",
+        "migrate",
+        "uvicorn",
+        "runserver",
+        "django-admin-runserver",
+    ],
+)
+def test_settings_pool_only_in_the_web_server_never_in_forking_commands(argv, expected):
     """The django-q cluster forks after its parent touched the database: a pool there handed one
-    socket to several processes and stalled every job on PostgreSQL."""
-    assert _database_options("manage.py", "qcluster") == "['options'] 300"
-    assert _database_options("/usr/bin/uvicorn", "config.asgi:application") == (
-        "['options', 'pool'] 0"
+    socket to several processes and stalled every job on PostgreSQL. However the command is
+    started, it keeps a plain connection of its own; servers (threads per request) pool."""
+    assert _database_options(*argv) == expected
+
+
+def test_settings_db_pool_switch_overrides_what_the_command_line_says():
+    assert _database_options("manage.py", "qcluster", DB_POOL="on") == POOLED
+    # A server without the pool opens a connection per request (persistent ones leak there).
+    assert _database_options("/usr/bin/uvicorn", "app", DB_POOL="off") == "['options'] 0"
+    assert _database_options("manage.py", "qcluster", DB_POOL="off") == OWN_CONNECTION
+
+
+def test_settings_refuse_a_db_pool_switch_they_cannot_read():
+    env = {**os.environ, "DEBUG": "1", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    result = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; settings.DATABASES"],
+        cwd=ROOT,
+        env={**env, "DB_POOL": "sometimes"},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "DB_POOL" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [str(Path(sys.executable).parent / "django-admin"), "shell"],
+        [sys.executable, "-m", "django", "shell"],
+    ],
+    ids=["django-admin", "python-m-django"],
+)
+def test_settings_pool_is_off_in_commands_started_without_manage_py(command):
+    env = {k: v for k, v in os.environ.items() if k not in {"DB_POOL", "DB_STARTUP_OPTIONS"}}
+    env.update(
+        DEBUG="1",
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DATABASE_URL="postgres://u@127.0.0.1:5432/x",
+        PYTHONPATH=str(ROOT),
+    )
+    probe = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])"
+    result = subprocess.run(
+        [*command, "-c", probe],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "'options'" in result.stdout and "'pool'" not in result.stdout
 
 
 @pytest.mark.postgres
@@ -218,9 +296,7 @@ TLS_URL = (
 
 def _database_probe(url: str, *argv: str, **extra_env: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in {"DB_STARTUP_OPTIONS", "DB_POOL"}}
-    env.update(
-        DEBUG="1", DJANGO_SETTINGS_MODULE="config.settings", DATABASE_URL=url, **extra_env
-    )
+    env.update(DEBUG="1", DJANGO_SETTINGS_MODULE="config.settings", DATABASE_URL=url, **extra_env)
     result = subprocess.run(
         [sys.executable, "-c", DATABASE_PROBE.format(argv=list(argv))],
         cwd=ROOT,
@@ -301,8 +377,6 @@ def _test_database_url(query: str) -> str:
 
 
 SESSION_PROBE = """
-import sys
-sys.argv = ["manage.py", "shell"]  # a plain connection: a pool would hide why it failed
 import django, psycopg
 django.setup()
 from django.db import connection
@@ -325,8 +399,9 @@ for session in (django_session, direct_session):
 
 
 def _sessions(url: str) -> list[str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DB_STARTUP_OPTIONS", "DB_POOL"}}
-    env.update(DEBUG="1", DJANGO_SETTINGS_MODULE="config.settings", DATABASE_URL=url)
+    env = {k: v for k, v in os.environ.items() if k not in {"DB_STARTUP_OPTIONS"}}
+    # A plain connection: a pool would time out without saying why it could not connect.
+    env.update(DEBUG="1", DJANGO_SETTINGS_MODULE="config.settings", DATABASE_URL=url, DB_POOL="off")
     result = subprocess.run(
         [sys.executable, "-c", SESSION_PROBE],
         cwd=ROOT,
