@@ -222,6 +222,8 @@ WEB_QUEUE_TIMEOUT = float(os.environ.get("WEB_QUEUE_TIMEOUT", "2"))
 # so a slow sender holds no turn); then 408. An upload of REQUEST_BODY_MAX_BYTES needs about
 # 1 MB/s to make it.
 WEB_BODY_TIMEOUT = float(os.environ.get("WEB_BODY_TIMEOUT", "15"))
+if WEB_BODY_TIMEOUT <= 0:
+    raise ImproperlyConfigured("WEB_BODY_TIMEOUT must be a number of seconds above 0.")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -198,14 +198,17 @@ def limit_concurrency(
         weakref.WeakKeyDictionary()
     )
 
+    def turns() -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if loop not in semaphores:
+            semaphores[loop] = asyncio.Semaphore(max_concurrent())
+        return semaphores[loop]
+
     async def limited(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        loop = asyncio.get_running_loop()
-        semaphore = semaphores.get(loop)
-        if semaphore is None:
-            semaphore = semaphores[loop] = asyncio.Semaphore(max_concurrent())
+        semaphore = turns()
         try:
             async with asyncio.timeout(max_wait()):
                 await semaphore.acquire()

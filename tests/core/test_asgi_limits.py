@@ -172,7 +172,7 @@ def test_read_body_first_replays_a_body_sent_in_pieces_then_passes_the_disconnec
         await send({"type": "http.response.body", "body": body})
 
     app = read_body_first(echo, timeout=lambda: 2.0)
-    pieces = [b"a" * 70_000, b"b" * 10, b"c" * 5]
+    pieces = [b"a" * 700_000, b"b" * 700_000, b"c" * 5]  # past SPOOL_MAX_MEMORY: on disk
 
     async def scenario() -> tuple[int, bytes]:
         comm = ApplicationCommunicator(app, _scope("POST", "/", []))

@@ -162,6 +162,24 @@ def test_settings_refuse_timeouts_that_could_send_twice(env, named):
     assert "ImproperlyConfigured" in result.stderr and named in result.stderr
 
 
+def test_settings_refuse_a_body_deadline_of_zero():
+    result = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; settings.WEB_BODY_TIMEOUT"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DEBUG": "1",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "WEB_BODY_TIMEOUT": "0",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "WEB_BODY_TIMEOUT" in result.stderr
+
+
 def _database_options(*argv: str, **extra_env: str) -> str:
     env = {k: v for k, v in os.environ.items() if k not in {"DB_POOL", "DB_STARTUP_OPTIONS"}}
     env.update(DEBUG="1", DATABASE_URL="postgres://u@127.0.0.1:5432/x", **extra_env)
