@@ -3,7 +3,9 @@
 Switches (all optional):
   DEBUG             "1"/"true" for development. Default off.
   SECRET_KEY        required unless DEBUG.
-  DATABASE_URL      default: SQLite file `db.sqlite3` in the project folder.
+  DATABASE_URL      default: SQLite file `db.sqlite3` in the project folder. libpq parameters in
+                    its query string (sslmode, sslrootcert, ...) apply to every connection.
+  DB_STARTUP_OPTIONS  "off": send no `-c jit=off` at connect (poolers that refuse it; README).
   REDIS_URL         when set: channels-redis pub/sub layer and the Redis cache.
   ALLOWED_HOSTS     comma separated. Default: localhost names only.
   PUBLIC_BASE_URL   how the outside world reaches us (webhook signatures are checked against it).
@@ -84,6 +86,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "helpdesk.core.middleware.ReleaseDatabaseConnectionMiddleware",
     "helpdesk.core.middleware.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "helpdesk.core.middleware.RequestBodyLimitMiddleware",
@@ -118,10 +121,39 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
-# `manage.py <command>` (worker, ingest loop, migrations) versus the ASGI server (`web`).
-MANAGEMENT_COMMAND = (
-    sys.argv[1] if len(sys.argv) > 1 and Path(sys.argv[0]).name == "manage.py" else ""
-)
+def management_command(argv: list[str]) -> str:
+    """The Django command this process runs, however it was started (`manage.py`,
+    `django-admin`, `python -m django`), or "" for anything else (the ASGI server, pytest)."""
+    if len(argv) < 2:
+        return ""
+    program = Path(argv[0])
+    if program.name == "manage.py" or program.stem == "django-admin":
+        return argv[1]
+    if program.name == "__main__.py" and program.parent.name == "django":
+        return argv[1]
+    return ""
+
+
+def env_switch(name: str) -> bool | None:
+    """An on/off switch: None when unset; a value that is neither refuses to start."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return None
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be on or off, not {value!r}.")
+
+
+# A management command (worker, ingest loop, migrations) or a server (`web`, `runserver`).
+MANAGEMENT_COMMAND = management_command(sys.argv)
+_SERVES_REQUESTS = MANAGEMENT_COMMAND in ("", "runserver")
+# Servers run each request in a thread of its own and share a pool of connections; commands
+# are single-threaded and the django-q cluster forks, so they keep one plain connection each.
+# DB_POOL=on/off overrides this for a process started some other way.
+_db_pool_switch = env_switch("DB_POOL")
+DB_POOL = _SERVES_REQUESTS if _db_pool_switch is None else _db_pool_switch
 DB_POOL_MAX = int(os.environ.get("DB_POOL_MAX", "10"))
 DATABASES = {
     "default": dj_database_url.parse(
@@ -136,36 +168,62 @@ SQLITE_OPTIONS = {
     "timeout": 20,
 }
 _db = DATABASES["default"]
+# What DATABASE_URL's query string says (sslmode, sslrootcert, connect_timeout, options, ...)
+# is kept: ours are added to it, never put in its place. helpdesk.core.db.conninfo() passes
+# the libpq parameters among them to the connections Django does not make.
+_db_options: dict[str, Any] = _db.setdefault("OPTIONS", {})
 # No JIT compilation: PostgreSQL compiles any plan whose estimate passes jit_above_cost, and
 # for the inbox's LIMIT queries (estimates far above what they read) that took 50 ms to 1 s
-# before a query that runs in a few milliseconds (bench/RESULTS.md, "Search").
+# before a query that runs in a few milliseconds (bench/RESULTS.md, "Search"). Sent as a
+# startup option; DB_STARTUP_OPTIONS=off leaves it out for poolers that refuse startup options
+# (PgBouncer: set it on the role instead, see the README).
 POSTGRES_SESSION_OPTIONS = "-c jit=off"
+DB_STARTUP_OPTIONS = env_bool("DB_STARTUP_OPTIONS", True)
+
+
+def postgres_startup_options(ours: str, from_url: str | list[str] | None) -> str:
+    """Ours first, then the URL's own `-c` settings: PostgreSQL applies them in order, so the
+    URL's win where both set one."""
+    theirs = [from_url] if isinstance(from_url, str) else list(from_url or [])
+    return " ".join(part for part in [ours, *theirs] if part)
+
+
 if _db["ENGINE"] == "django.db.backends.sqlite3":
-    _db["OPTIONS"] = SQLITE_OPTIONS
-elif _db["ENGINE"] == "django.db.backends.postgresql" and not MANAGEMENT_COMMAND:
+    _db["OPTIONS"] = {**SQLITE_OPTIONS, **_db_options}
+elif _db["ENGINE"] == "django.db.backends.postgresql":
+    _db_options["options"] = postgres_startup_options(
+        POSTGRES_SESSION_OPTIONS if DB_STARTUP_OPTIONS else "", _db_options.get("options")
+    )
+    if not _db_options["options"]:
+        del _db_options["options"]
+if _db["ENGINE"] == "django.db.backends.postgresql" and DB_POOL:
     # The ASGI web process runs each request in its own thread: a pool bounds and reuses their
     # connections. A short timeout turns a busy pool into a quick 503, never a 10 s wait.
-    _db["OPTIONS"] = {
-        "options": POSTGRES_SESSION_OPTIONS,
-        "pool": {
-            "min_size": int(os.environ.get("DB_POOL_MIN", "1")),
-            "max_size": DB_POOL_MAX,
-            "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "3")),
-        },
+    _db_options["pool"] = {
+        "min_size": int(os.environ.get("DB_POOL_MIN", "1")),
+        "max_size": DB_POOL_MAX,
+        "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "3")),
     }
     _db["CONN_HEALTH_CHECKS"] = False
-elif _db["ENGINE"] == "django.db.backends.postgresql":
+elif _db["ENGINE"] == "django.db.backends.postgresql" and not _SERVES_REQUESTS:
     # Management commands (the django-q cluster, the ingest loop, migrate) are single-threaded
     # per process, and the cluster forks: a pool opened in its parent would hand the same
     # socket to every child. Each process keeps one plain connection of its own instead.
-    _db["OPTIONS"] = {"options": POSTGRES_SESSION_OPTIONS}
     _db["CONN_MAX_AGE"] = 300
     _db["CONN_HEALTH_CHECKS"] = True
+# A server told DB_POOL=off opens a connection per request (CONN_MAX_AGE 0): persistent ones
+# leak under ASGI, where no thread lives as long as its connection.
 DATABASE_IS_POSTGRES = _db["ENGINE"] == "django.db.backends.postgresql"
 # Django requests one web process runs at once (each in a thread, each may hold a database
 # connection): the pool's size. The rest wait up to WEB_QUEUE_TIMEOUT seconds, then get 503.
 WEB_MAX_CONCURRENT_REQUESTS = int(os.environ.get("WEB_MAX_CONCURRENT_REQUESTS", DB_POOL_MAX))
 WEB_QUEUE_TIMEOUT = float(os.environ.get("WEB_QUEUE_TIMEOUT", "2"))
+# Seconds a request's whole body may take to arrive (read before the request asks for a turn,
+# so a slow sender holds no turn); then 408. An upload of REQUEST_BODY_MAX_BYTES needs about
+# 1 MB/s to make it.
+WEB_BODY_TIMEOUT = float(os.environ.get("WEB_BODY_TIMEOUT", "15"))
+if WEB_BODY_TIMEOUT <= 0:
+    raise ImproperlyConfigured("WEB_BODY_TIMEOUT must be a number of seconds above 0.")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -1,33 +1,65 @@
 """Database connections outside Django's request cycle.
 
 `conninfo()` builds direct psycopg connections (the durable-accept pool, LISTEN/NOTIFY) from the
-one DATABASES setting, so they always reach the same database. `release_connection()` hands
-back the connection that ORM code running in an executor thread opened, since no request
-finishes there to close it. `update_rows()` writes many rows of one model in one statement.
+one DATABASES setting, so they always reach the same database the same way (TLS included).
+`release_connection()` hands back the connection that ORM code running in an executor thread
+opened, since no request finishes there to close it. `update_rows()` writes many rows of one
+model in one statement.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
 from django.db.models import Model
+from psycopg import pq
 from psycopg.conninfo import make_conninfo
 
 
+@functools.cache
+def libpq_keywords() -> frozenset[str]:
+    """Every connection parameter this libpq accepts (sslmode, sslrootcert, options, ...)."""
+    return frozenset(option.keyword.decode() for option in pq.Conninfo.get_defaults())
+
+
+def _libpq_value(value: Any) -> str:
+    if isinstance(value, bool):  # dj-database-url reads "true"/"false" as booleans
+        return "1" if value else "0"
+    return str(value)
+
+
 def conninfo() -> str:
-    """libpq connection string for the default database (PostgreSQL only)."""
+    """libpq connection string for the default database (PostgreSQL only): its name, user,
+    host and port, and every libpq parameter among its OPTIONS (TLS settings, timeouts,
+    startup options: what DATABASE_URL's query string said, plus ours). Django's own OPTIONS
+    (pool, isolation_level, ...) are not libpq's and stay out."""
     db = connection.settings_dict
-    params = {
-        "dbname": db["NAME"],
-        "user": db.get("USER") or None,
-        "password": db.get("PASSWORD") or None,
-        "host": db.get("HOST") or None,
-        "port": str(db["PORT"]) if db.get("PORT") else None,
-        "application_name": "relay",
-    }
-    return make_conninfo(**{k: v for k, v in params.items() if v is not None})
+    known = libpq_keywords()
+    params: dict[str, str] = {"application_name": "relay"}
+    params.update(
+        {
+            key: _libpq_value(value)
+            for key, value in (db.get("OPTIONS") or {}).items()
+            if key in known and value is not None
+        }
+    )
+    params.update(
+        {
+            key: str(value)
+            for key, value in {
+                "dbname": db["NAME"],
+                "user": db.get("USER"),
+                "password": db.get("PASSWORD"),
+                "host": db.get("HOST"),
+                "port": db.get("PORT"),
+            }.items()
+            if value
+        }
+    )
+    return make_conninfo(**params)
 
 
 def release_connection() -> None:

@@ -1,8 +1,9 @@
-"""/healthz: database, channel layer and job queue, as JSON. 200 when the web process can
-serve (the database answers), 503 otherwise. A channel layer that fails (Redis down or hung)
-and a stale worker heartbeat are reported as "degraded" without failing the probe, so a load
-balancer keeps serving web traffic: without Redis, pages, the widget and sign-in still work and
-websockets catch up from the event log."""
+"""/healthz: database, channel layer, job queue and webhook ingest, as JSON. 200 when the web
+process can serve (the database answers), 503 otherwise. A channel layer that fails (Redis down
+or hung), a stale worker heartbeat and stored webhooks that the ingest process leaves waiting
+(or has parked) are reported as "degraded" without failing the probe, so a load balancer keeps
+serving web traffic: without Redis, pages, the widget and sign-in still work and websockets
+catch up from the event log; webhooks are still accepted and stored while ingest is down."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django_q.models import OrmQ
 
+from channels_app.selectors import raw_inbound_backlog
 from helpdesk.core.models import WorkerHeartbeat
 
 logger = logging.getLogger(__name__)
@@ -92,6 +94,27 @@ def check_queue() -> dict[str, Any]:
     }
 
 
+# A working ingest process takes a stored webhook within a fraction of a second (it is woken
+# by NOTIFY, or polls every 0.1 s on SQLite); a minute means it is down, stuck or far behind.
+INGEST_STALE_AFTER = timedelta(seconds=60)
+
+
+def check_ingest() -> dict[str, Any]:
+    """Stored webhooks (durable accept) the ingest process has not turned into messages yet:
+    how many are due, how long the one due longest has waited, and how many are parked. One
+    query (channels_app.selectors.raw_inbound_backlog)."""
+    now = timezone.now()
+    backlog = raw_inbound_backlog(now=now)
+    waited = (now - backlog.oldest_due_at).total_seconds() if backlog.oldest_due_at else None
+    stale = waited is not None and waited > INGEST_STALE_AFTER.total_seconds()
+    return {
+        "status": "degraded" if stale or backlog.parked else "ok",
+        "pending_due": backlog.pending_due,
+        "oldest_due_seconds": round(waited, 1) if waited is not None else None,
+        "parked": backlog.parked,
+    }
+
+
 def _run(check: Any, *, detailed: bool, failed: str = "error") -> dict[str, Any]:
     try:
         return check()
@@ -110,6 +133,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "database": _run(check_database, detailed=detailed),
         "channel_layer": _run(check_channel_layer, detailed=detailed, failed="degraded"),
         "queue": _run(check_queue, detailed=detailed),
+        "ingest": _run(check_ingest, detailed=detailed, failed="degraded"),
     }
     failing = [name for name, result in checks.items() if result["status"] == "error"]
     overall = "error" if failing else (

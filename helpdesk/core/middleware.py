@@ -1,5 +1,6 @@
 """Request edges: refuse bodies larger than any upload we accept before anything parses them,
-and log each request without personal data."""
+log each request without personal data, and give the database connection back before the
+response is sent."""
 
 from __future__ import annotations
 
@@ -11,7 +12,27 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
+from helpdesk.core.db import release_connection
+
 access_logger = logging.getLogger("relay.access")
+
+
+class ReleaseDatabaseConnectionMiddleware:
+    """Outermost: once the response is built, close this request's database connection (back
+    to the pool on PostgreSQL) instead of when the response has been sent (Django's
+    request_finished). The request gives its turn back when its response starts
+    (helpdesk.core.asgi_limits.limit_concurrency); a client that downloads slowly must not
+    keep a pooled connection behind it. A streaming response that reads the database while it
+    streams opens a connection again, and Django closes it at the end as before."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            return self.get_response(request)
+        finally:
+            release_connection()
 
 
 class RequestBodyLimitMiddleware:

@@ -9,8 +9,10 @@ from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer
 from django.utils import timezone
 
+from channels_app.models import RawInbound, RawInboundState
 from helpdesk.core.models import WorkerHeartbeat
 from helpdesk.core.tasks import heartbeat
+from tests.support import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -21,10 +23,16 @@ def test_healthz_reports_components(client):
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"database", "channel_layer", "queue"}
+    assert set(body["checks"]) == {"database", "channel_layer", "queue", "ingest"}
     assert body["checks"]["database"]["status"] == "ok"
     assert body["checks"]["channel_layer"]["status"] == "ok"
     assert body["checks"]["queue"]["worker_heartbeat"] is not None
+    assert body["checks"]["ingest"] == {
+        "status": "ok",
+        "pending_due": 0,
+        "oldest_due_seconds": None,
+        "parked": 0,
+    }
 
 
 def test_healthz_stale_worker_is_degraded_not_down(client):
@@ -104,3 +112,87 @@ def test_healthz_layer_check_leaves_no_channel_subscribed(own_redis):
             assert async_to_sync(probe_twice)() == (0, 0)
         finally:
             channel_layers.backends.clear()
+
+
+def stored_webhooks(count: int, *, due_ago: timedelta, state: str = RawInboundState.PENDING):
+    """`count` stored webhooks that became due `due_ago` (negative: backing off until then)."""
+    channel = factories.ChannelFactory(kind="sms")
+    at = timezone.now() - due_ago
+    start = RawInbound.objects.count()
+    RawInbound.objects.bulk_create(
+        RawInbound(
+            channel=channel,
+            kind="twilio.message",
+            external_id=f"SM{start + i}",
+            order_key=f"+4790000{start + i:03d}",
+            payload={},
+            received_at=at,
+            available_at=at,
+            state=state,
+        )
+        for i in range(count)
+    )
+
+
+def test_healthz_ingest_keeping_up_is_ok(client):
+    """Rows that arrived a moment ago, rows backing off after a failure, and done rows are
+    what a working ingest process leaves: nothing to report."""
+    heartbeat()
+    stored_webhooks(3, due_ago=timedelta(seconds=5))
+    stored_webhooks(2, due_ago=-timedelta(seconds=30))  # retried later
+    stored_webhooks(4, due_ago=timedelta(hours=2), state=RawInboundState.DONE)
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    ingest = body["checks"]["ingest"]
+    assert (ingest["status"], ingest["pending_due"], ingest["parked"]) == ("ok", 3, 0)
+    assert 4 <= ingest["oldest_due_seconds"] < 60
+    assert body["status"] == "ok"
+
+
+def test_healthz_ingest_stalled_backlog_is_degraded_not_down(client):
+    """A dead or stuck ingest process: webhooks are still accepted (200 to Twilio) and pile
+    up. The probe says so without taking web out of service."""
+    heartbeat()
+    stored_webhooks(2, due_ago=timedelta(seconds=10))
+    stored_webhooks(5, due_ago=timedelta(minutes=5))
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    ingest = body["checks"]["ingest"]
+    assert (ingest["status"], ingest["pending_due"], ingest["parked"]) == ("degraded", 7, 0)
+    assert 300 <= ingest["oldest_due_seconds"] < 360
+    assert body["status"] == "degraded"
+
+
+def test_healthz_ingest_parked_rows_are_degraded(client):
+    """A parked webhook is a customer message nobody sees until it is replayed in admin."""
+    heartbeat()
+    stored_webhooks(1, due_ago=timedelta(days=3), state=RawInboundState.PARKED)
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    ingest = response.json()["checks"]["ingest"]
+    assert ingest == {
+        "status": "degraded",
+        "pending_due": 0,
+        "oldest_due_seconds": None,
+        "parked": 1,
+    }
+
+
+def test_healthz_query_count_does_not_grow_with_stored_webhooks(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    heartbeat()
+
+    def probe_queries() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/healthz").status_code == 200
+        return len(queries)
+
+    empty = probe_queries()
+    stored_webhooks(30, due_ago=timedelta(minutes=5))
+    stored_webhooks(10, due_ago=timedelta(days=1), state=RawInboundState.PARKED)
+    stored_webhooks(20, due_ago=timedelta(days=1), state=RawInboundState.DONE)
+    assert probe_queries() == empty <= 6
