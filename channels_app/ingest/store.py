@@ -118,12 +118,12 @@ class _AcceptWriter:
                 from psycopg_pool import AsyncConnectionPool
 
                 pool = AsyncConnectionPool(
-                    conninfo(),
+                    # A stuck database must not hold requests: 5 s per statement at most.
+                    conninfo(extra_options="-c statement_timeout=5000"),
                     min_size=1,
                     max_size=settings.INGEST_POOL_MAX,
                     timeout=settings.INGEST_POOL_TIMEOUT,
-                    # A stuck database must not hold requests: 5 s per statement at most.
-                    kwargs={"autocommit": True, "options": "-c statement_timeout=5000"},
+                    kwargs={"autocommit": True},
                     # A connection the server dropped (restart, failover) is replaced before
                     # it is handed out, instead of failing the next webhooks.
                     check=AsyncConnectionPool.check_connection,

@@ -31,11 +31,12 @@ def _libpq_value(value: Any) -> str:
     return str(value)
 
 
-def conninfo() -> str:
+def conninfo(*, extra_options: str = "") -> str:
     """libpq connection string for the default database (PostgreSQL only): its name, user,
     host and port, and every libpq parameter among its OPTIONS (TLS settings, timeouts,
     startup options: what DATABASE_URL's query string said, plus ours). Django's own OPTIONS
-    (pool, isolation_level, ...) are not libpq's and stay out."""
+    (pool, isolation_level, ...) are not libpq's and stay out. `extra_options` (e.g.
+    "-c statement_timeout=5000") go before the configured startup options, which win."""
     db = connection.settings_dict
     known = libpq_keywords()
     params: dict[str, str] = {"application_name": "relay"}
@@ -59,6 +60,8 @@ def conninfo() -> str:
             if value
         }
     )
+    if extra_options:
+        params["options"] = f"{extra_options} {params.get('options', '')}".strip()
     return make_conninfo(**params)
 
 

@@ -453,3 +453,13 @@ def test_conninfo_and_django_sessions_refuse_to_connect_without_the_certificate_
         ["direct_session", "refused:"],
     ]
     assert all("ssl" in line.lower() or "certificate" in line.lower() for line in lines), lines
+
+
+def test_conninfo_extra_options_come_before_the_configured_ones(settings):
+    from psycopg.conninfo import conninfo_to_dict
+
+    from helpdesk.core.db import conninfo
+
+    built = conninfo_to_dict(conninfo(extra_options="-c statement_timeout=5000"))
+    options = built.get("options", "")
+    assert options.startswith("-c statement_timeout=5000")
