@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "helpdesk.notifications",
     "helpdesk.console",
     "helpdesk.demo",
+    "helpdesk.imports",
     "channels_app",
 ]
 
