@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -23,10 +24,8 @@ from django.utils.translation import gettext as _
 
 from helpdesk.conversations.models import (
     ConversationStatus,
-    DeliveryStatus,
     MessageDirection,
     MessageKind,
-    Priority,
     SenderType,
 )
 from helpdesk.core.text import clean_data, clean_text
@@ -37,6 +36,10 @@ from helpdesk.imports.models import REF_MAX_LENGTH
 # A timestamp this far ahead of the importing machine's clock is a mistake in the file.
 FUTURE_TOLERANCE = timedelta(minutes=5)
 IMPORTABLE_KINDS = frozenset(IdentityKind.values) - {IdentityKind.WIDGET_VISITOR}
+# Enum `.values` builds a list on every access; these are read for every line.
+STATUSES = frozenset(ConversationStatus.values)
+SENDER_TYPES = frozenset(SenderType.values)
+DIRECTIONS = frozenset({"inbound", "outbound", "note"})
 PRIORITIES = {"none": 0, "low": 1, "medium": 2, "high": 3, "urgent": 4}
 # Imported replies were delivered (or not) long ago: never a status the delivery jobs pick up.
 IMPORTED_DELIVERY_STATUSES = frozenset({"sent", "delivered", "read", "failed", "undelivered"})
@@ -47,6 +50,9 @@ ALLOWED_SENDERS = {
     "note": frozenset({SenderType.AGENT, SenderType.SYSTEM}),
 }
 CLIENT_ID_PREFIX = "import:"
+# JSON can only carry NUL or a lone surrogate escaped (\u0000, \ud800): lines without such an
+# escape need no cleaning (an escaped backslash before "u" merely cleans for nothing).
+_ESCAPED_UNSTORABLE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
 _CLIENT_ID_MAX = 64
 
 
@@ -117,11 +123,7 @@ class MessageRecord:
     provider_id: str | None
     delivery_status: str
     created_at: datetime
-
-    @property
-    def client_id(self) -> str:
-        """The message's idempotency key within its conversation (`Message.client_id`)."""
-        return client_id_for(self.ref)
+    client_id: str  # the idempotency key within its conversation (`Message.client_id`)
 
 
 Record = CustomerRecord | ConversationRecord | MessageRecord
@@ -153,7 +155,9 @@ def parse_line(raw: bytes, line: int, *, now: datetime) -> Record | None:
         ) from None
     if not isinstance(data, dict):
         raise RecordError(_("The line must be a JSON object."))
-    fields = _Fields(clean_data(data), now=now)
+    if _ESCAPED_UNSTORABLE.search(text):
+        data = clean_data(data)
+    fields = _Fields(data, now=now)
     kind = fields.data.get("type")
     parser = _PARSERS.get(kind) if isinstance(kind, str) else None
     if parser is None:
@@ -218,7 +222,7 @@ def _conversation(f: _Fields, line: int) -> ConversationRecord:
         "type", "conversation_ref", "customer_ref", "channel", "status", "priority", "assignee",
         "team", "labels", "subject", "attributes", "created_at", "resolved_at", "snoozed_until",
     )
-    status = f.choice("status", ConversationStatus.values, default=ConversationStatus.RESOLVED)
+    status = f.choice("status", STATUSES, default=ConversationStatus.RESOLVED)
     resolved_at = f.time("resolved_at", required=False)
     snoozed_until = f.time("snoozed_until", required=False, future_ok=True)
     if resolved_at is not None and status != ConversationStatus.RESOLVED:
@@ -256,8 +260,8 @@ def _message(f: _Fields, line: int) -> MessageRecord:
         "type", "message_ref", "conversation_ref", "direction", "sender_type", "sender", "text",
         "provider_id", "delivery_status", "created_at",
     )
-    direction = f.choice("direction", ("inbound", "outbound", "note"))
-    sender_type = f.choice("sender_type", SenderType.values, default=DEFAULT_SENDER[direction])
+    direction = f.choice("direction", DIRECTIONS)
+    sender_type = f.choice("sender_type", SENDER_TYPES, default=DEFAULT_SENDER[direction])
     if sender_type not in ALLOWED_SENDERS[direction]:
         raise RecordError(
             _('A message with direction "%(direction)s" cannot have sender_type "%(sender)s".')
@@ -279,9 +283,10 @@ def _message(f: _Fields, line: int) -> MessageRecord:
     text = f.data.get("text")
     if not isinstance(text, str):
         raise RecordError(_('"text" is required and must be a string.'))
+    ref = f.ref("message_ref")
     return MessageRecord(
         line=line,
-        ref=f.ref("message_ref"),
+        ref=ref,
         conversation_ref=f.ref("conversation_ref"),
         direction=MessageDirection.INTERNAL if direction == "note" else direction,
         kind=MessageKind.NOTE if direction == "note" else MessageKind.MESSAGE,
@@ -289,8 +294,9 @@ def _message(f: _Fields, line: int) -> MessageRecord:
         sender=sender,
         text=text,
         provider_id=f.text("provider_id", max_length=120) or None,
-        delivery_status=DeliveryStatus(delivery_status).value,
+        delivery_status=delivery_status,
         created_at=f.time("created_at"),
+        client_id=client_id_for(ref),
     )
 
 
@@ -368,7 +374,7 @@ class _Fields:
         value = self.data.get("priority", 0)
         if isinstance(value, str) and value.lower() in PRIORITIES:
             return PRIORITIES[value.lower()]
-        if isinstance(value, int) and not isinstance(value, bool) and value in Priority.values:
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 4:
             return value
         raise RecordError(
             _('"priority" must be one of: none, low, medium, high, urgent (or 0 to 4).')

@@ -21,6 +21,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import JSONField, Model
 
+_EMPTY = {dict: "{}", list: "[]"}  # most rows' JSON (a message's attributes): dumped once
 # bulk_create's batch: a multi-row INSERT within SQLite's variable limit for every table here.
 BULK_BATCH = 500
 
@@ -92,5 +93,5 @@ class RowWriter:
             for row in rows:
                 values = list(row)
                 for i in json_at:
-                    values[i] = json.dumps(values[i])
+                    values[i] = json.dumps(values[i]) if values[i] else _EMPTY[type(values[i])]
                 copy.write_row(values)
