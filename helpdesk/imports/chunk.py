@@ -278,10 +278,13 @@ def _refresh_stored(
         .order_by("pk")
     )
     history: dict[int, list[derived.MessageFact]] = defaultdict(list)
-    for conversation_id, pk, at, direction, kind, sender_type in Message.objects.filter(
-        conversation_id__in=ids
-    ).values_list("conversation_id", "id", "created_at", "direction", "kind", "sender_type"):
-        history[conversation_id].append(derived.MessageFact(pk, at, direction, kind, sender_type))
+    stored_messages = (
+        Message.objects.filter(conversation_id__in=ids)
+        .order_by()  # `derive` orders them
+        .values_list("conversation_id", "id", "created_at", "direction", "kind", "sender_type")
+    )
+    for conversation_id, *fact in stored_messages:
+        history[conversation_id].append(derived.MessageFact(*fact))
     this_run = set(
         ImportedConversation.objects.filter(
             conversation_id__in=ids, imported_at__gte=run.started_at

@@ -234,7 +234,9 @@ def _stored_refs(
     return set(
         Message.objects.filter(
             conversation_id__in={c for c, _ in wanted}, client_id__in={k for _, k in wanted}
-        ).values_list("conversation_id", "client_id")
+        )
+        .order_by()  # messages sort by id by default; a set needs no order
+        .values_list("conversation_id", "client_id")
     )
 
 
@@ -253,6 +255,7 @@ def _stored_provider_ids(
     for channel_id, provider_ids in wanted.items():
         found.update(
             Message.objects.filter(channel_id=channel_id, external_id__in=provider_ids)
+            .order_by()
             .values_list("channel_id", "external_id")
         )
     return found
