@@ -441,6 +441,15 @@ def test_import_history_copy_and_bulk_create_write_the_same(
         assert derived_of(f"a{suffix}") == derived_of(f"b{suffix}")
 
 
+def test_import_history_refuses_an_unknown_channel_before_reading(shop: SimpleNamespace) -> None:
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="no channel with id or public id 999"):
+        call_command("import_history", str(SAMPLE), "--channel", "999")
+
+    assert not Customer.objects.exists()
+
+
 def test_import_history_again_after_a_customer_merge_changes_nothing(
     shop: SimpleNamespace,
 ) -> None:
