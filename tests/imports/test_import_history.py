@@ -465,3 +465,52 @@ def test_import_history_again_after_a_customer_merge_changes_nothing(
     assert again.counts("customers")["skipped"] == 3
     assert ImportedCustomer.objects.get(ref="c-1001").customer_id == survivor.pk
     assert snapshot() == before
+
+
+def test_import_history_tries_a_chunk_again_after_a_concurrent_write(
+    shop: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import IntegrityError
+
+    from helpdesk.imports import services
+
+    real = services.import_chunk
+    calls = []
+
+    def racing(**kwargs: Any) -> Any:
+        calls.append(1)
+        report = real(**kwargs)
+        if len(calls) == 1:  # another writer took an address meanwhile: roll back
+            raise IntegrityError("duplicate key")
+        return report
+
+    monkeypatch.setattr(services, "import_chunk", racing)
+
+    outcome = import_file(SAMPLE, "--channel", str(shop.channel.pk))
+
+    assert len(calls) == 2 and not outcome.failed
+    assert outcome.counts("messages") == {"created": 8, "skipped": 0, "refused": 0}
+    assert Customer.objects.count() == 3
+
+
+def test_import_history_refuses_a_chunk_the_database_refuses_without_quoting_it(
+    shop: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import DataError
+
+    from helpdesk.imports import services
+
+    def refused(**kwargs: Any) -> Any:
+        raise DataError('value too long: "Ada.Lindqvist@Example.com"')
+
+    monkeypatch.setattr(services, "import_chunk", refused)
+
+    outcome = import_file(SAMPLE, "--channel", str(shop.channel.pk))
+
+    assert outcome.failed
+    assert len(outcome.errors) == 14
+    assert outcome.errors[0] == (
+        "line 1: Not imported: the database refused lines 1 to 14 (DataError)."
+    )
+    assert not any("Lindqvist" in error for error in outcome.errors)
+    assert not Customer.objects.exists()
