@@ -137,23 +137,29 @@ SQLITE_OPTIONS = {
     "timeout": 20,
 }
 _db = DATABASES["default"]
+# No JIT compilation: PostgreSQL compiles any plan whose estimate passes jit_above_cost, and
+# for the inbox's LIMIT queries (estimates far above what they read) that took 50 ms to 1 s
+# before a query that runs in a few milliseconds (bench/RESULTS.md, "Search").
+POSTGRES_SESSION_OPTIONS = "-c jit=off"
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["OPTIONS"] = SQLITE_OPTIONS
 elif _db["ENGINE"] == "django.db.backends.postgresql" and not MANAGEMENT_COMMAND:
     # The ASGI web process runs each request in its own thread: a pool bounds and reuses their
     # connections. A short timeout turns a busy pool into a quick 503, never a 10 s wait.
     _db["OPTIONS"] = {
+        "options": POSTGRES_SESSION_OPTIONS,
         "pool": {
             "min_size": int(os.environ.get("DB_POOL_MIN", "1")),
             "max_size": DB_POOL_MAX,
             "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "3")),
-        }
+        },
     }
     _db["CONN_HEALTH_CHECKS"] = False
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     # Management commands (the django-q cluster, the ingest loop, migrate) are single-threaded
     # per process, and the cluster forks: a pool opened in its parent would hand the same
     # socket to every child. Each process keeps one plain connection of its own instead.
+    _db["OPTIONS"] = {"options": POSTGRES_SESSION_OPTIONS}
     _db["CONN_MAX_AGE"] = 300
     _db["CONN_HEALTH_CHECKS"] = True
 DATABASE_IS_POSTGRES = _db["ENGINE"] == "django.db.backends.postgresql"
@@ -228,11 +234,10 @@ Q_CLUSTER = {
 }
 # Stored webhooks are processed by the `ingest` process; tests process them inline, like jobs.
 INGEST_INLINE = TESTING and not env_bool("RELAY_ASYNC_JOBS")
-# The web process's own small async pool for accepting webhooks (PostgreSQL): a request that
-# gets no connection within the timeout, or finds this many already waiting, is answered 503.
+# The web process's own small async pool for accepting webhooks (PostgreSQL): a webhook that
+# is not stored within the timeout is answered 503.
 INGEST_POOL_MAX = int(os.environ.get("INGEST_POOL_MAX", "4"))
 INGEST_POOL_TIMEOUT = float(os.environ.get("INGEST_POOL_TIMEOUT", "1.0"))
-INGEST_POOL_MAX_WAITING = int(os.environ.get("INGEST_POOL_MAX_WAITING", "256"))
 # Webhooks queued in one web process for the next statement; beyond it, 503 at once.
 INGEST_QUEUE_MAX = int(os.environ.get("INGEST_QUEUE_MAX", "2000"))
 
@@ -323,6 +328,9 @@ WIDGET_VERIFIED_TOKEN_MAX_AGE = int(
 )
 
 # --- Integrations --------------------------------------------------------------------------
+# Appended to the webhook URLs Relay hands out (Twilio's connection overrides): retry on a
+# read timeout and on 5xx (our 503 under overload), 3 times within Twilio's 15 s.
+TWILIO_WEBHOOK_OVERRIDES = os.environ.get("TWILIO_WEBHOOK_OVERRIDES", "#rc=3&rp=ct,rt,5xx&rt=5000")
 TWILIO_API_BASE_URL = os.environ.get(
     # Under tests nothing may reach the internet: an unset base URL refuses at once.
     "TWILIO_API_BASE_URL", "http://127.0.0.1:9" if TESTING else "https://api.twilio.com"

@@ -7,6 +7,7 @@ groups and returns an `AcceptResponse`. Anything else goes on to Django.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -15,6 +16,7 @@ from typing import Any
 
 from channels_app.ingest.http import AcceptRequest, AcceptResponse, Handler, overloaded, text
 from channels_app.ingest.store import Overloaded
+from helpdesk.core.outage_log import warn_outage
 
 logger = logging.getLogger(__name__)
 
@@ -23,8 +25,10 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-# Provider webhooks are small (Twilio: a few kB of form fields).
-MAX_BODY_BYTES = 256 * 1024
+# Provider webhooks are small (Twilio: a few kB of form fields) and arrive at once: a body
+# larger than this, or one that takes longer than READ_SECONDS to arrive, is refused.
+MAX_BODY_BYTES = 64 * 1024
+READ_SECONDS = 10.0
 
 ROUTES: list[tuple[re.Pattern[str], str]] = [
     (
@@ -47,13 +51,17 @@ class _TooLarge(Exception):
     pass
 
 
+class _Disconnected(Exception):
+    pass
+
+
 async def _read_body(receive: Receive) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise _Disconnected  # the client gave up: a partial body is never processed
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY_BYTES:
@@ -82,9 +90,15 @@ async def _serve(
         await _send(send, AcceptResponse(405, "POST only.", headers={"Allow": "POST"}))
         return
     try:
-        body = await _read_body(receive)
+        async with asyncio.timeout(READ_SECONDS):
+            body = await _read_body(receive)
     except _TooLarge:
         await _send(send, text(413, "The request is too large."))
+        return
+    except TimeoutError:
+        await _send(send, text(408, "The request body took too long to arrive."))
+        return
+    except _Disconnected:
         return
     request = AcceptRequest(
         method="POST",
@@ -98,9 +112,15 @@ async def _serve(
         response = await _handler(path)(request, **route.groupdict())
     except Overloaded:
         response = overloaded()
-    except Exception:
-        logger.exception("webhook accept failed for %s", scope["path"].rsplit("/", 1)[-1])
-        response = overloaded()  # the provider retries; nothing was stored
+    except Exception as exc:  # nothing was stored: the provider is asked to come back
+        warn_outage(
+            logger,
+            "webhook-accept",
+            "webhook accept failed (%s) for %s",
+            type(exc).__name__,
+            scope["path"].rsplit("/", 1)[-1],
+        )
+        response = overloaded()
     await _send(send, response)
 
 

@@ -122,9 +122,11 @@ class _AcceptWriter:
                     min_size=1,
                     max_size=settings.INGEST_POOL_MAX,
                     timeout=settings.INGEST_POOL_TIMEOUT,
-                    max_waiting=settings.INGEST_POOL_MAX_WAITING,
                     # A stuck database must not hold requests: 5 s per statement at most.
                     kwargs={"autocommit": True, "options": "-c statement_timeout=5000"},
+                    # A connection the server dropped (restart, failover) is replaced before
+                    # it is handed out, instead of failing the next webhooks.
+                    check=AsyncConnectionPool.check_connection,
                     name="relay-accept",
                     open=False,
                 )
@@ -139,7 +141,8 @@ class _AcceptWriter:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         entry = (row, done)
         self._queue.append(entry)
-        if len(self._flushers) < settings.INGEST_POOL_MAX:
+        # Count running flushers only: a finished one leaves the set a moment later.
+        if sum(1 for task in self._flushers if not task.done()) < settings.INGEST_POOL_MAX:
             task = asyncio.ensure_future(self._flush())
             self._flushers.add(task)
             task.add_done_callback(self._flushers.discard)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from uuid import UUID
 
+from django.core.exceptions import TooManyFieldsSent
 from django.http import QueryDict
 
 from channels_app.ingest.channels import channel_for, channel_refresh
@@ -36,11 +37,14 @@ async def accept(request: AcceptRequest, *, public_id: str, kind: str) -> Accept
     channel = await channel_for(key)
     if channel is None or channel.kind not in config.TWILIO_KINDS:
         return text(404, "Unknown channel.")
-    params = request.form()
+    try:
+        params = request.form()
+    except (TooManyFieldsSent, ValueError):
+        return text(400, "The form could not be read.")
     checked = {"full_path": request.full_path(), "params": params, "headers": request.headers}
     if not signature.is_valid(channel, **checked):
-        channel = await channel_refresh(key)  # the auth token may have just been rotated
-        if channel is None or not signature.is_valid(channel, **checked):
+        channel, fresh = await channel_refresh(key)  # the auth token may have been rotated
+        if channel is None or not fresh or not signature.is_valid(channel, **checked):
             logger.warning("twilio %s: bad signature for channel %s", kind, key)
             return text(403, "Invalid Twilio signature.")
     try:

@@ -78,9 +78,18 @@ def send_rate(channel: Channel) -> float:
         return tunables().send_rate_per_second
 
 
+def connection_overrides() -> str:
+    """Twilio's connection overrides, as a URL fragment on the webhook URLs we hand out
+    (`TWILIO_WEBHOOK_OVERRIDES`): by default Twilio retries a webhook only when it cannot
+    connect; these ask it to retry on a read timeout and on a 5xx (our 503 when overloaded)
+    too, up to 3 times within its 15 s. The fragment is never sent to us; signatures are
+    checked with and without it."""
+    return getattr(settings, "TWILIO_WEBHOOK_OVERRIDES", "")
+
+
 def inbound_url(channel: Channel) -> str:
     path = reverse("twilio:inbound", kwargs={"public_id": channel.public_id})
-    return f"{settings.PUBLIC_BASE_URL}{path}"
+    return f"{settings.PUBLIC_BASE_URL}{path}{connection_overrides()}"
 
 
 def status_url(channel: Channel, *, message_id: int | None = None) -> str:
@@ -89,7 +98,7 @@ def status_url(channel: Channel, *, message_id: int | None = None) -> str:
     calls the URL as given and signs it with its query, so `m` cannot be forged."""
     path = reverse("twilio:status", kwargs={"public_id": channel.public_id})
     query = f"?m={message_id}" if message_id is not None else ""
-    return f"{settings.PUBLIC_BASE_URL}{path}{query}"
+    return f"{settings.PUBLIC_BASE_URL}{path}{query}{connection_overrides()}"
 
 
 def with_prefix(channel: Channel, number: str) -> str:

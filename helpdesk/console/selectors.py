@@ -1,10 +1,14 @@
 """Console reads. Every read of conversations starts from `visible_conversations(user)`, so
 when roles gain team scoping only `visible_channel_ids` changes. Query counts are constant:
-an inbox page costs a count, the rows and one label prefetch whatever the page size."""
+an inbox page costs a count, the rows and one label prefetch whatever the page size; a search
+adds two queries that plan it on PostgreSQL (none on SQLite) and counts at most COUNT_CAP + 1
+conversations, however many match."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -22,7 +26,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from helpdesk.console.search import search_conversations
+from helpdesk.console.search import COUNT_CAP, InboxSearch, inbox_search
 from helpdesk.conversations.models import (
     Conversation,
     ConversationStatus,
@@ -80,7 +84,8 @@ def _unread_q() -> Q:
     return Q(latest_inbound_id__gt=F("read_up_to"))
 
 
-def inbox_queryset(user: AbstractBaseUser, filters: InboxFilters) -> QuerySet[Conversation]:
+def _filtered(user: AbstractBaseUser, filters: InboxFilters) -> QuerySet[Conversation]:
+    """The conversations of the view and filters, before search, annotations and order."""
     qs = visible_conversations(user)
     if filters.view == "mine":
         qs = qs.filter(assignee_id=user.pk)
@@ -94,8 +99,13 @@ def inbox_queryset(user: AbstractBaseUser, filters: InboxFilters) -> QuerySet[Co
         qs = qs.filter(status=filters.status)
     if filters.label:
         qs = qs.filter(labels__name=filters.label)
-    if filters.query:
-        qs = search_conversations(qs, filters.query)
+    return qs
+
+
+def _listed(
+    qs: QuerySet[Conversation], user: AbstractBaseUser, filters: InboxFilters
+) -> QuerySet[Conversation]:
+    """`qs` with what a list row shows (read state, preview, relations) in the chosen order."""
     last_public = Message.objects.filter(
         conversation=OuterRef("pk"), kind=MessageKind.MESSAGE
     ).order_by("-id")
@@ -112,6 +122,51 @@ def inbox_queryset(user: AbstractBaseUser, filters: InboxFilters) -> QuerySet[Co
     return qs.order_by("-last_activity_at", "-pk")
 
 
+def inbox_queryset(
+    user: AbstractBaseUser, filters: InboxFilters, *, search: InboxSearch | None = None
+) -> QuerySet[Conversation]:
+    """The inbox rows for `filters`, searched by `search` (planned from `filters.query` when
+    not given)."""
+    if search is None and filters.query:
+        search = inbox_search(filters.query)
+    qs = _filtered(user, filters)
+    if search is not None:
+        qs = search.narrow(qs)
+    return _listed(qs, user, filters)
+
+
+class InboxPaginator(Paginator):
+    """A paginator whose count may come from elsewhere: a search counts at most COUNT_CAP + 1
+    matches, and past COUNT_CAP the console pages through the first COUNT_CAP and says there
+    are more (`capped`)."""
+
+    def __init__(
+        self,
+        object_list: QuerySet[Conversation],
+        per_page: int,
+        *,
+        counter: Callable[[], int] | None = None,
+    ) -> None:
+        super().__init__(object_list, per_page)
+        self._counter = counter
+
+    @cached_property
+    def _counted(self) -> int:
+        return self._counter() if self._counter else self.object_list.count()
+
+    @cached_property
+    def count(self) -> int:
+        return min(self._counted, COUNT_CAP) if self._counter else self._counted
+
+    @cached_property
+    def capped(self) -> bool:
+        return self._counter is not None and self._counted > COUNT_CAP
+
+    @property
+    def cap(self) -> int:
+        return COUNT_CAP
+
+
 def inbox_page(
     user: AbstractBaseUser,
     filters: InboxFilters,
@@ -119,16 +174,30 @@ def inbox_page(
     page: int | str = 1,
     page_size: int = DEFAULT_PAGE_SIZE,
 ) -> Page:
-    """One page of the inbox: 3 queries (count, rows, labels) whatever the page size."""
+    """One page of the inbox: 3 queries (count, rows, labels) whatever the page size; a search
+    adds its plan (two queries on PostgreSQL) and counts up to COUNT_CAP + 1 matches."""
     page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
-    paginator = Paginator(inbox_queryset(user, filters), page_size)
+    search = inbox_search(filters.query) if filters.query else None
+    base = _filtered(user, filters)
+    if search is None:
+        paginator = InboxPaginator(_listed(base, user, filters), page_size)
+    else:
+        paginator = InboxPaginator(
+            _listed(search.narrow(base), user, filters),
+            page_size,
+            counter=lambda: search.count(base),
+        )
     result = paginator.get_page(page)
-    for conversation in result.object_list:
+    _decorate(result.object_list)
+    return result
+
+
+def _decorate(conversations: Sequence[Conversation]) -> None:
+    for conversation in conversations:
         conversation.is_unread = conversation.latest_inbound_id > conversation.read_up_to
         conversation.awaiting_reply = conversation.waiting_since is not None
         text = conversation.preview or ""
         conversation.preview = text[:PREVIEW_CHARS] + ("…" if len(text) > PREVIEW_CHARS else "")
-    return result
 
 
 def nav_counts(user: AbstractBaseUser) -> dict[str, int]:

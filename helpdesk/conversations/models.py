@@ -308,6 +308,23 @@ class Message(models.Model):
         return self.kind == MessageKind.MESSAGE
 
 
+class ConversationSearch(models.Model):
+    """PostgreSQL only: the words of all of a conversation's messages and private notes, one row
+    per conversation, so inbox search finds each conversation once without collapsing its
+    messages (migration 0006). Kept by database triggers on messages (insert adds the message's
+    words; an edit, a move or a delete rebuilds the row from the remaining messages) and
+    GIN-indexed; positions are stripped (search matches words, not phrases). Never written by
+    the application. Empty on SQLite, where search reads messages directly."""
+
+    conversation = models.OneToOneField(
+        Conversation, on_delete=models.CASCADE, primary_key=True, related_name="search"
+    )
+    document = SearchVectorField(editable=False)
+
+    def __str__(self) -> str:
+        return f"search {self.conversation_id}"
+
+
 class AttachmentStatus(models.TextChoices):
     PENDING = "pending", _("Fetching")
     STORED = "stored", _("Stored")

@@ -85,13 +85,16 @@ MESSAGES = [
     ("+4790000009", "SM-h3", "New Nora 3", "Nora"),
     ("+4790000010", "SM-i1", "New Ivan (provider retry)", ""),
     ("+4790000001", "SM-already-stored", "a retry of an old one", ""),
+    ("+4790000011", "SM-j1", "New Jo by SMS", "Jo"),
+    ("whatsapp:+4790000011", "SM-j2", "New Jo on WhatsApp", "Jo"),
 ]
 
 
 def inbound(sender: str, sid: str, text: str, name: str) -> InboundMessage:
+    whatsapp = sender.startswith("whatsapp:")
     return InboundMessage(
-        identity_kind="phone",
-        identity_address=sender,
+        identity_kind="whatsapp" if whatsapp else "phone",
+        identity_address=sender.removeprefix("whatsapp:"),
         text=text,
         external_id=sid,
         sender_name=name,
@@ -202,6 +205,10 @@ def test_inbound_batch_stores_what_the_single_path_stores():
     assert ("", "Nadia", False) not in single["customers"]
     assert (("phone", "+4790000002"), ("whatsapp", "+4790000002")) in {
         c[0] for c in single["customers"]
+    }
+    # A new number's SMS and WhatsApp messages in one batch: one customer, two identities.
+    assert (("phone", "+4790000011"), ("whatsapp", "+4790000011")) in {
+        c[0] for c in batch["customers"]
     }
 
 

@@ -178,5 +178,17 @@ def _database_options(*argv: str) -> str:
 def test_settings_pool_only_in_the_web_server_never_in_forking_commands():
     """The django-q cluster forks after its parent touched the database: a pool there handed one
     socket to several processes and stalled every job on PostgreSQL."""
-    assert _database_options("manage.py", "qcluster") == "[] 300"
-    assert _database_options("/usr/bin/uvicorn", "config.asgi:application") == "['pool'] 0"
+    assert _database_options("manage.py", "qcluster") == "['options'] 300"
+    assert _database_options("/usr/bin/uvicorn", "config.asgi:application") == (
+        "['options', 'pool'] 0"
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_settings_postgres_sessions_never_jit_compile():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)

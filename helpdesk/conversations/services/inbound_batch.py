@@ -168,15 +168,23 @@ def _customers_for(items: Sequence[BatchItem], fresh: list[int]) -> dict[tuple[s
     owner: dict[tuple[str, str], int] = {}
     siblings: list[tuple[tuple[str, str], int]] = []
     new: list[tuple[str, str]] = []
+    new_sibling_of: dict[tuple[str, str], tuple[str, str]] = {}
     for key in wanted:
         kind, address = key
+        sibling = (SIBLING_KINDS[kind], address) if kind in SIBLING_KINDS else None
         if key in known:
             owner[key] = known[key]
-        elif kind in SIBLING_KINDS and (SIBLING_KINDS[kind], address) in known:
-            owner[key] = known[(SIBLING_KINDS[kind], address)]
+        elif sibling in known:
+            owner[key] = known[sibling]
+            siblings.append((key, wanted[key]))
+        elif sibling in new:
+            # A new number's SMS and WhatsApp messages in one batch: one customer, as one by
+            # one (the second finds the first's identity and is attached to its customer).
+            new_sibling_of[key] = sibling
             siblings.append((key, wanted[key]))
         else:
             new.append(key)
+    new.sort()  # every writer inserts identities in one order: no deadlock between two
     if new:
         made = Customer.objects.bulk_create(
             [
@@ -199,6 +207,7 @@ def _customers_for(items: Sequence[BatchItem], fresh: list[int]) -> dict[tuple[s
             ]
         )
         owner.update({k: c.pk for k, c in zip(new, made, strict=True)})
+    owner.update({key: owner[sibling] for key, sibling in new_sibling_of.items()})
     locked = _lock_following_merges(set(owner.values()))
     customers = {key: locked[customer_id] for key, customer_id in owner.items()}
     for key, index in siblings:
@@ -269,9 +278,9 @@ def _conversations_for(
         first.setdefault(_group(items[index], customers), index)
     latest = {
         (c.channel_id, c.customer_id): c
-        for c in Conversation.objects.select_for_update().filter(
-            pk__in=_latest_conversation_ids(set(first))
-        )
+        for c in Conversation.objects.select_for_update()
+        .filter(pk__in=_latest_conversation_ids(set(first)))
+        .order_by("pk")  # the order every writer locks conversations in
     }
     chosen: dict[tuple[int, int], Conversation] = {}
     to_create: list[tuple[tuple[int, int], int]] = []

@@ -11,16 +11,18 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import HttpCommunicator
 
 from channels_app.ingest import channels as channel_cache
 from channels_app.ingest.processor import ingest_drain
 from channels_app.ingest.store import accept_pool
 from channels_app.models import RawInbound
+from channels_app.twilio import config
 from config.asgi import application
 from helpdesk.conversations.models import Message
-from tests.channels_app.twilio.support import inbound_url, make_channel, payload, sign, status_url
+from helpdesk.inboxes.models import Channel
+from tests.channels_app.twilio.support import inbound_url, make_channel, payload, sign
 
 
 @pytest.fixture(autouse=True)
@@ -125,7 +127,7 @@ def test_accept_picks_up_a_rotated_auth_token_at_once():
 def test_accept_status_callback_is_keyed_by_sid_and_status():
     channel = make_channel("whatsapp")
     params = payload("status_delivered", MessageSid="SM" + "3" * 32, SmsSid="SM" + "3" * 32)
-    url = status_url(channel) + "?m=42"
+    url = config.status_url(channel, message_id=42)
     assert post(url, params)["status"] == 204
     row = RawInbound.objects.get()
     assert (row.kind, row.external_id) == ("twilio.status", "SM" + "3" * 32 + ":delivered")
@@ -206,3 +208,84 @@ def test_accept_answers_503_at_once_when_no_connection_is_free(settings):
     assert elapsed < 2
     assert first["status"] == 200  # stored once the blocker went away
     assert RawInbound.objects.filter(external_id="SM11111111111111111111111111111111").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_accept_signature_made_without_the_connection_overrides_fragment_is_accepted():
+    """The URLs we hand out carry Twilio connection overrides as a fragment, which Twilio never
+    sends; a signature over the URL with or without it is accepted."""
+    channel = make_channel("sms")
+    with_fragment = inbound_url(channel)
+    assert "#rc=" in with_fragment
+    bare = with_fragment.partition("#")[0]
+    assert post(with_fragment, payload("sms"))["status"] == 200
+    other = payload("sms", MessageSid="SM" + "5" * 32)
+    assert post(bare, other, signature=sign(bare, other))["status"] == 200
+    assert RawInbound.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_accept_refuses_unreadable_forms_slow_and_abandoned_bodies(monkeypatch):
+    import asyncio
+
+    from channels_app.ingest import asgi
+
+    channel = make_channel("sms")
+    too_many = {**payload("sms"), **{f"x{n}": "1" for n in range(1100)}}
+    response = post(inbound_url(channel), too_many)
+    assert (response["status"], response["body"]) == (400, b"The form could not be read.")
+
+    monkeypatch.setattr(asgi, "READ_SECONDS", 0.3)
+    path = inbound_url(channel).partition("#")[0].split("8000", 1)[-1]
+
+    async def slow_then_abandoned() -> tuple[dict, list]:
+        slow = HttpCommunicator(application, "POST", path, body=b"")
+        slow.sent_request = True
+        await slow.send_input({"type": "http.request", "body": b"From=", "more_body": True})
+        slow_response = await slow.get_response(timeout=5)  # never sends the rest
+        gone = HttpCommunicator(application, "POST", path, body=b"")
+        gone.sent_request = True
+        await gone.send_input({"type": "http.request", "body": b"From=", "more_body": True})
+        await gone.send_input({"type": "http.disconnect"})
+        await asyncio.sleep(0.1)
+        return slow_response, [await gone.receive_nothing(timeout=0.5)]
+
+    slow_response, nothing = async_to_sync(slow_then_abandoned)()
+    assert slow_response["status"] == 408
+    assert nothing == [True]  # a client that left gets no answer, and nothing is processed
+    assert not RawInbound.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_accept_channel_cache_serves_an_expired_entry_while_it_refreshes(monkeypatch):
+    """A webhook never waits for the database because its channel's entry expired: it gets
+    the cached channel while one background read refreshes it; made-up ids stay bounded."""
+    import time as clock
+
+    channel = make_channel("sms")
+
+    async def scenario() -> tuple:
+        first = await channel_cache.channel_for(channel.public_id)
+        await sync_to_async(Channel.objects.filter(pk=channel.pk).update)(is_active=False)
+        monkeypatch.setattr(channel_cache, "TTL_SECONDS", 0.0)
+        clock.sleep(0.01)
+        served_stale = await channel_cache.channel_for(channel.public_id)
+        for task in list(channel_cache._background):
+            await task
+        after_refresh = await channel_cache.channel_for(channel.public_id)
+        return first, served_stale, after_refresh
+
+    first, served_stale, after_refresh = async_to_sync(scenario)()
+    assert first is not None and served_stale is not None  # no wait for the read
+    assert after_refresh is None  # the refresh saw the deactivation
+
+    monkeypatch.setattr(channel_cache, "MAX_ENTRIES", 5)
+
+    async def flood() -> int:
+        import uuid
+
+        for _ in range(20):
+            await channel_cache.channel_for(uuid.uuid4())
+        return len(channel_cache._entries)
+
+    assert async_to_sync(flood)() == 5

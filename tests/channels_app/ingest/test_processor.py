@@ -125,3 +125,69 @@ def test_run_ingest_once_processes_what_is_due(capsys):
     call_command("run_ingest", "--once")
     assert "1 rows processed" in capsys.readouterr().out
     assert Message.objects.filter(external_id=sid(1)).exists()
+
+
+def test_ingest_rows_behind_a_backing_off_row_never_fill_a_batch():
+    """Five rows of a sender wait behind its row in backoff; a sixth sender's row is still
+    processed by a batch of five (the wait is decided in the claim, not after it)."""
+    channel = make_channel("sms")
+    first = stored(channel, sid(1), "+4790000001", Body="first")
+    RawInbound.objects.filter(pk=first.pk).update(
+        available_at=timezone.now() + timedelta(seconds=30)
+    )
+    for n in range(2, 7):
+        stored(channel, sid(n), "+4790000001", Body=f"waits {n}")
+    stored(channel, sid(9), "+4790000009", Body="other sender")
+    assert ingest_process_batch(limit=5) == 1
+    assert list(Message.objects.values_list("text", flat=True)) == ["other sender"]
+
+
+def crash_on(text: str, *, times: int):
+    """The database refuses the first `times` statements that carry `text`."""
+    crashed = []
+
+    def wrapper(execute, sql, params, many, context):
+        if text in repr(params) and len(crashed) < times:
+            crashed.append(True)
+            raise RuntimeError("a passing failure")
+        return execute(sql, params, many, context)
+
+    return wrapper
+
+
+def test_ingest_row_by_row_keeps_a_senders_order_after_a_failure():
+    """The batch fails, the rows go one by one; the sender's first row fails once: its second
+    row waits for the retry instead of overtaking it."""
+    channel = make_channel("sms")
+    first = stored(channel, sid(1), "+4790000001", Body="first fails once")
+    stored(channel, sid(2), "+4790000001", Body="second")
+    # Refused in the batch's INSERT, then once more on its own.
+    with connection.execute_wrapper(crash_on("first fails once", times=2)):
+        ingest_drain()
+    assert not Message.objects.exists()
+    first.refresh_from_db()
+    assert (first.state, first.attempts) == ("pending", 1)
+    RawInbound.objects.filter(pk=first.pk).update(available_at=timezone.now())
+    ingest_drain()
+    assert list(Message.objects.order_by("pk").values_list("text", flat=True)) == [
+        "first fails once",
+        "second",
+    ]
+
+
+def test_ingest_a_batch_that_fails_as_a_whole_is_processed_one_by_one():
+    channel = make_channel("sms")
+    stored(channel, sid(1), "+4790000001", Body="one")
+    stored(channel, sid(2), "+4790000002", Body="two")
+
+    def fail_marking_many_done(execute, sql, params, many, context):
+        params = params or ()
+        marks_done = sql.startswith('UPDATE "channels_app_rawinbound"') and "done" in params
+        if marks_done and sum(isinstance(p, int) for p in params) > 1:
+            raise RuntimeError("the whole batch's transaction broke")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(fail_marking_many_done):
+        assert ingest_process_batch() == 2
+    assert set(RawInbound.objects.values_list("state", flat=True)) == {"done"}
+    assert Message.objects.count() == 2

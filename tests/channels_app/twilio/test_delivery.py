@@ -58,7 +58,7 @@ def test_deliver_whatsapp_sends_through_twilio_and_stores_sid(fake_twilio, wa_ch
     assert request.value("From") == f"whatsapp:{SENDER}"
     assert request.value("Body") == "Your order ships today."
     # The callback URL names our message, so a callback can put right a send we never recorded.
-    assert request.value("StatusCallback") == f"{config.status_url(wa_channel)}?m={message.pk}"
+    assert request.value("StatusCallback") == config.status_url(wa_channel, message_id=message.pk)
     message.refresh_from_db()
     assert message.delivery_status == "queued"
     assert message.external_id.startswith("SM")

@@ -39,12 +39,13 @@ def test_create_channel_prints_id_and_exact_urls(public_base, client):
     assert channel.kind == "whatsapp"
     assert channel.credential("sender") == "+15005550006"
     base = f"https://relay.example.com/webhooks/twilio/{channel.public_id}"
+    overrides = "#rc=3&rp=ct,rt,5xx&rt=5000"  # Twilio retries a 503, a read timeout
     assert result == {
         "id": channel.pk,
-        "inbound_url": f"{base}/inbound",
-        "status_url": f"{base}/status",
+        "inbound_url": f"{base}/inbound{overrides}",
+        "status_url": f"{base}/status{overrides}",
     }
-    # The printed URL is the one Twilio signs and calls.
+    # The printed URL is the one Twilio signs (fragment included) and calls (without it).
     response = post_webhook(client, result["inbound_url"], payload("whatsapp_text"))
     assert response.status_code == 200
 
