@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "helpdesk.notifications",
     "helpdesk.console",
     "helpdesk.demo",
+    "helpdesk.imports",
     "channels_app",
 ]
 
