@@ -60,11 +60,13 @@ def _store(public_id: UUID, entry: _Entry) -> _Entry:
 
 
 async def _read(public_id: UUID, *, refresh: bool = False) -> _Entry:
-    """One database read per id at a time; concurrent callers share its result."""
+    """One database read per id at a time; concurrent callers on this event loop share its
+    result (callers on another loop, e.g. Django views under async_to_sync, read their own)."""
+    loop = asyncio.get_running_loop()
     pending = _loading.get(public_id)
-    if pending is not None and not pending.done():
+    if pending is not None and not pending.done() and pending.get_loop() is loop:
         return await asyncio.shield(pending)
-    future: asyncio.Future[_Entry] = asyncio.get_running_loop().create_future()
+    future: asyncio.Future[_Entry] = loop.create_future()
     _loading[public_id] = future
     try:
         now = time.monotonic()
@@ -77,7 +79,8 @@ async def _read(public_id: UUID, *, refresh: bool = False) -> _Entry:
         future.exception()  # retrieved: nobody else may be waiting
         raise
     finally:
-        _loading.pop(public_id, None)
+        if _loading.get(public_id) is future:
+            del _loading[public_id]
 
 
 async def channel_for(public_id: UUID) -> Channel | None:
